@@ -1,0 +1,1 @@
+"""Activities: adapt plugin calls and database projection writes for Temporal."""

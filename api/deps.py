@@ -1,0 +1,108 @@
+"""What handlers declare they need: database session, caller, workflow gateway, settings."""
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlmodel import Session
+
+from api.auth import Caller, authenticate
+from api.problems import BadRequest
+from api.workflow_gateway import WorkflowGateway
+from netprov.settings import Settings
+
+MAX_WAIT_SECONDS = 60
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_gateway(request: Request) -> WorkflowGateway:
+    return request.app.state.gateway
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+GatewayDep = Annotated[WorkflowGateway, Depends(get_gateway)]
+
+
+def get_caller(session: SessionDep, x_auth_token: Annotated[str | None, Header()] = None) -> Caller:
+    return authenticate(session, x_auth_token)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def tenant_caller(tenant_id: str, caller: CallerDep) -> Caller:
+    """The caller, allowed on /tenants/{tenant_id}."""
+    if len(tenant_id) > 255:
+        raise BadRequest("tenant_id is longer than 255 characters.")
+    caller.require_tenant(tenant_id)
+    return caller
+
+
+TenantCallerDep = Annotated[Caller, Depends(tenant_caller)]
+
+
+def check_uuid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise BadRequest(f"{what} {value[:80]!r} is not a UUID.") from None
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """RFC 7240 `Prefer`: `wait=N` and `handling=strict|lenient`."""
+
+    wait: int | None = None
+    strict: bool | None = None
+
+
+_PREF = re.compile(r"^\s*([a-zA-Z-]+)\s*(?:=\s*\"?([^\";]*)\"?)?")
+
+
+def get_preferences(prefer: Annotated[list[str] | None, Header()] = None) -> Preferences:
+    wait, strict = None, None
+    for header in prefer or []:
+        for item in header.split(","):
+            match = _PREF.match(item)
+            if not match:
+                continue
+            name, value = match.group(1).lower(), (match.group(2) or "").strip()
+            if name == "wait":
+                if not value.isdigit():
+                    raise BadRequest(f"Prefer: wait={value!r} is not a whole number of seconds.")
+                wait = min(int(value), MAX_WAIT_SECONDS)
+            elif name == "handling" and value.lower() in ("strict", "lenient"):
+                strict = value.lower() == "strict"
+    return Preferences(wait=wait, strict=strict)
+
+
+PreferencesDep = Annotated[Preferences, Depends(get_preferences)]
+
+
+def allow_query(*names: str):
+    """A dependency refusing query parameters other than `names`."""
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params.keys()) - set(names))
+        if unknown:
+            allowed = ", ".join(names) or "none"
+            raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)} (allowed: {allowed}).")
+
+    return Depends(check)
+
+
+def strict_handling(prefs: Preferences, settings: Settings) -> bool:
+    """Reject mode: the server setting, overridden per request by `Prefer: handling=...`."""
+    return prefs.strict if prefs.strict is not None else settings.strict

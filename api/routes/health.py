@@ -1,0 +1,25 @@
+"""/healthz: no auth; each part's state."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+
+from netprov.resources import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health, "description": "A part is down"}})
+async def healthz(request: Request):
+    state = request.app.state
+    temporal = "ok" if await state.gateway.healthy() else "unreachable"
+    try:
+        with Session(state.engine) as session:
+            session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # noqa: BLE001 - any failure means "down" here
+        database = "unreachable"
+    ok = temporal == "ok" and database == "ok"
+    body = {"status": "ok" if ok else "degraded", "temporal": temporal, "database": database}
+    return JSONResponse(body, status_code=200 if ok else 503)

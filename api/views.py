@@ -1,0 +1,80 @@
+"""Rows rendered as the contract's resource bodies."""
+
+from urllib.parse import quote
+
+from netprov.naming import network_workflow_id, port_workflow_id
+from netprov.resources import AttachmentBody, Links, NetworkBody, NetworkSummary, PortBody, PortSummary
+from netprov.settings import Settings
+from store.projection import effective_status
+from store.tables import NetworkRow, PortRow
+
+
+def network_path(tenant_id: str, network_id: str) -> str:
+    return f"/v1.1/tenants/{tenant_id}/networks/{network_id}"
+
+
+def port_path(tenant_id: str, network_id: str, port_id: str) -> str:
+    return f"{network_path(tenant_id, network_id)}/ports/{port_id}"
+
+
+def workflow_url(settings: Settings, workflow_id: str) -> str:
+    """The Temporal UI page listing the runs of `workflow_id` (every operation is a run)."""
+    query = quote(f'WorkflowId="{workflow_id}"')
+    return f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}/workflows?query={query}"
+
+
+def network_body(row: NetworkRow, settings: Settings) -> NetworkBody:
+    status, reason = effective_status(row)
+    return NetworkBody(
+        id=row.id,
+        name=row.name,
+        status=status,
+        status_reason=reason,
+        plugin=row.plugin,
+        plugin_data=row.plugin_data or {},
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        links=Links(
+            self=network_path(row.tenant_id, row.id), workflow=workflow_url(settings, network_workflow_id(row.id))
+        ),
+    )
+
+
+def network_summary(row: NetworkRow) -> NetworkSummary:
+    return NetworkSummary(id=row.id, name=row.name, status=effective_status(row)[0])
+
+
+def attachment_body(row: PortRow) -> AttachmentBody | None:
+    if row.attachment_id is None:
+        return None
+    return AttachmentBody(
+        id=row.attachment_id,
+        host=row.attachment_host or "",
+        status=row.attachment_status or "PROVISIONING",
+        status_reason=row.attachment_reason,
+    )
+
+
+def port_body(row: PortRow, settings: Settings) -> PortBody:
+    status, reason = effective_status(row)
+    return PortBody(
+        id=row.id,
+        network_id=row.network_id,
+        state=row.state,
+        status=status,
+        status_reason=reason,
+        attachment=attachment_body(row),
+        link_status=row.link_status,
+        link_status_string=row.link_status_string,
+        conditions=row.conditions or [],
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        links=Links(
+            self=port_path(row.tenant_id, row.network_id, row.id),
+            workflow=workflow_url(settings, port_workflow_id(row.id)),
+        ),
+    )
+
+
+def port_summary(row: PortRow) -> PortSummary:
+    return PortSummary(id=row.id, state=row.state, status=effective_status(row)[0])

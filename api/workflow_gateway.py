@@ -1,0 +1,207 @@
+"""The API's one connection to the workflow engine: delivers accepted operations to resource
+workflows (signal-with-start: starts the workflow when none runs) and waits on them."""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from api.problems import ServiceUnavailable
+from netprov.naming import (
+    SA_RESOURCE_TYPE,
+    SA_STATUS,
+    SA_TENANT,
+    SEARCH_ATTRIBUTES,
+    TASK_QUEUE,
+    network_workflow_id,
+    port_workflow_id,
+)
+from netprov.operations import Operation, OpKind, PluginAction
+from netprov.settings import Settings
+from netprov.status import PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
+from netprov.temporal_connection import connect
+from netprov.workflow_io import Attachment, NetworkWorkflowInput, PluginPlan, PortWorkflowInput, WaitApplied
+from plugins.registry import plugin_class
+from store.tables import NetworkRow, OperationRow, PortRow
+
+log = logging.getLogger("netprov.api")
+RPC_TIMEOUT = timedelta(seconds=5)
+CONNECT_TIMEOUT = 3.0
+
+
+class EngineUnavailable(Exception):
+    pass
+
+
+def plugin_plan(settings: Settings, plugin: str) -> PluginPlan:
+    cls = plugin_class(plugin)
+    return PluginPlan(
+        plugin=plugin,
+        steps={action.value: cls.steps(action) for action in PluginAction},
+        max_attempts=cls.max_attempts or settings.plugin_max_attempts,
+        initial_backoff_ms=settings.plugin_initial_backoff_ms,
+    )
+
+
+def operation_of(row: OperationRow) -> Operation:
+    payload = row.payload or {}
+    return Operation(
+        op_id=row.op_id,
+        seq=row.seq,
+        kind=OpKind(row.kind),
+        state=payload.get("state"),
+        iface_id=payload.get("iface_id"),
+        host=payload.get("host"),
+        port_ids=list(payload.get("port_ids", [])),
+    )
+
+
+class WorkflowGateway:
+    def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._client = client
+        self._lock = asyncio.Lock()
+        self.search_attributes = True
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        client = await asyncio.wait_for(connect(self.settings), CONNECT_TIMEOUT)
+                    except (RPCError, OSError, RuntimeError, asyncio.TimeoutError) as error:
+                        raise EngineUnavailable(str(error)) from error
+                    self.search_attributes = await ensure_search_attributes(client, self.settings.temporal_namespace)
+                    self._client = client
+        return self._client
+
+    async def healthy(self) -> bool:
+        try:
+            client = await self.client()
+            return await client.service_client.check_health(timeout=timedelta(seconds=2))
+        except (EngineUnavailable, RPCError, asyncio.TimeoutError, RuntimeError):
+            return False
+
+    async def deliver(self, op_row: OperationRow) -> None:
+        """Hand one accepted operation to its resource's workflow. Raises EngineUnavailable."""
+        client = await self.client()
+        with Session(self.engine) as session:
+            if op_row.resource_type == ResourceType.NETWORK:
+                network = session.get(NetworkRow, op_row.resource_id)
+                if network is None:
+                    return
+                workflow, workflow_id, arg = "NetworkWorkflow", network_workflow_id(network.id), self._network_input(network)
+                tenant, summary = network.tenant_id, f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
+            else:
+                port = session.get(PortRow, op_row.resource_id)
+                network = session.get(NetworkRow, port.network_id) if port else None
+                if port is None or network is None:
+                    return
+                workflow, workflow_id, arg = "PortWorkflow", port_workflow_id(port.id), self._port_input(port, network)
+                tenant, summary = port.tenant_id, f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
+        attributes = None
+        if self.search_attributes:
+            attributes = TypedSearchAttributes(
+                [
+                    SearchAttributePair(SearchAttributeKey.for_keyword(SA_TENANT), tenant),
+                    SearchAttributePair(SearchAttributeKey.for_keyword(SA_RESOURCE_TYPE), op_row.resource_type),
+                    SearchAttributePair(SearchAttributeKey.for_keyword(SA_STATUS), PROVISIONING),
+                ]
+            )
+        try:
+            await client.start_workflow(
+                workflow,
+                arg,
+                id=workflow_id,
+                task_queue=TASK_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                start_signal="enqueue",
+                start_signal_args=[operation_of(op_row)],
+                search_attributes=attributes,
+                static_summary=f"Provision {summary}",
+                static_details=f"Applies the accepted operations of this {op_row.resource_type} in order; "
+                f"this run started for operation {op_row.seq} ({op_row.kind}).",
+                rpc_timeout=RPC_TIMEOUT,
+            )
+        except RPCError as error:
+            raise EngineUnavailable(str(error)) from error
+
+    async def wait_applied(self, resource_type: str, resource_id: str, seq: int, timeout: float) -> bool:
+        """Hold until operation `seq` is applied or `timeout` passes; True when the workflow said
+        it was applied (the caller re-reads the row either way)."""
+        workflow_id = network_workflow_id(resource_id) if resource_type == ResourceType.NETWORK else port_workflow_id(resource_id)
+        try:
+            client = await self.client()
+            handle = client.get_workflow_handle(workflow_id)
+            applied = await asyncio.wait_for(
+                handle.execute_update("wait_applied", WaitApplied(seq=seq, timeout_s=timeout), result_type=int),
+                timeout + 2,
+            )
+            return applied >= seq
+        except (WorkflowUpdateFailedError, RPCError, EngineUnavailable, asyncio.TimeoutError):
+            # No run in progress (it already finished) or no engine: the database row tells.
+            return False
+
+    def _network_input(self, network: NetworkRow) -> NetworkWorkflowInput:
+        return NetworkWorkflowInput(
+            network_id=network.id,
+            tenant_id=network.tenant_id,
+            name=network.name,
+            plan=plugin_plan(self.settings, network.plugin),
+            status=network.status,
+            status_reason=network.status_reason,
+            applied_seq=network.applied_seq,
+            search_attributes=self.search_attributes,
+        )
+
+    def _port_input(self, port: PortRow, network: NetworkRow) -> PortWorkflowInput:
+        attachment = None
+        if port.attachment_id and port.attachment_status != AttachmentStatus.PROVISIONING:
+            attachment = Attachment(port.attachment_id, port.attachment_host or "", port.attachment_status or "")
+        return PortWorkflowInput(
+            port_id=port.id,
+            tenant_id=port.tenant_id,
+            network_id=network.id,
+            network_name=network.name,
+            plan=plugin_plan(self.settings, network.plugin),
+            state=port.state,
+            status=port.status,
+            status_reason=port.status_reason,
+            network_ready=network.applied_seq >= network.accepted_seq and network.status == NetworkStatus.AVAILABLE,
+            attachment=attachment,
+            applied_seq=port.applied_seq,
+            search_attributes=self.search_attributes,
+        )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> bool:
+    """Register netprov's search attributes when missing; False when the server has none to offer
+    (the time-skipping test server), in which case workflows do not set them."""
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace), timeout=RPC_TIMEOUT
+        )
+    except RPCError:
+        return False
+    missing = [name for name in SEARCH_ATTRIBUTES if name not in listed.custom_attributes]
+    if missing:
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=namespace,
+                    search_attributes={name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing},
+                ),
+                timeout=RPC_TIMEOUT,
+            )
+        except RPCError as error:
+            log.warning("could not register search attributes %s: %s", missing, error)
+            return False
+    return True

@@ -1,0 +1,80 @@
+"""The second half of every write: hand the accepted operation to its workflow, undo the
+database change when the engine is unreachable (503, nothing half-written), and honour
+`Prefer: wait=N` by waiting on the workflow (an update), not by polling the engine."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from fastapi import Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.deps import Preferences
+from api.outbox import mark_delivered
+from api.problems import ServiceUnavailable
+from api.workflow_gateway import EngineUnavailable, WorkflowGateway
+from store.projection import table_for
+from store.tables import OperationRow
+
+RETRY_AFTER_SECONDS = 5
+# How often a wait falls back to reading the database when no workflow run can be asked.
+DB_RECHECK_SECONDS = 0.25
+
+
+async def require_engine(gateway: WorkflowGateway) -> None:
+    """Refuse a write before anything is stored when the engine is known to be unreachable."""
+    try:
+        await gateway.client()
+    except EngineUnavailable as error:
+        raise engine_down(error) from error
+
+
+def engine_down(error: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"The workflow engine cannot be reached ({str(error)[:200]}); nothing was changed. Retry later.",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+async def deliver(
+    gateway: WorkflowGateway, engine: Engine, ops: list[OperationRow], undo: Callable[[], None]
+) -> None:
+    """Deliver `ops` in order; when the engine is unreachable, run `undo` and answer 503."""
+    delivered: list[str] = []
+    try:
+        for op in ops:
+            await gateway.deliver(op)
+            delivered.append(op.op_id)
+    except EngineUnavailable as error:
+        if delivered:
+            mark_delivered(engine, delivered)
+        undo()
+        raise engine_down(error) from error
+    mark_delivered(engine, delivered)
+
+
+async def wait_applied(
+    gateway: WorkflowGateway, engine: Engine, resource_type: str, resource_id: str, seq: int, prefs: Preferences
+) -> bool:
+    """With `Prefer: wait=N`, hold until operation `seq` is applied or N seconds pass; True when
+    it was applied. The resource row is re-read by the caller afterwards."""
+    if not prefs.wait:
+        return False
+    deadline = time.monotonic() + prefs.wait
+    if await gateway.wait_applied(resource_type, resource_id, seq, prefs.wait):
+        return True
+    table = table_for(resource_type)
+    while True:
+        with Session(engine) as session:
+            row = session.get(table, resource_id)
+            if row is None or row.applied_seq >= seq:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(DB_RECHECK_SECONDS)
+
+
+def preference_applied(response: Response, prefs: Preferences) -> None:
+    if prefs.wait is not None:
+        response.headers["Preference-Applied"] = f"wait={prefs.wait}"

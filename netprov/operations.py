@@ -1,0 +1,69 @@
+"""Operations: what the API accepts and a resource workflow applies, in the order accepted.
+
+An operation is stored by the API (outbox) and delivered to the resource's workflow by signal;
+`seq` orders the operations of one resource and `op_id` makes every plugin action idempotent.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class OpKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    ATTACH = "attach"
+    DETACH = "detach"
+    DELETE = "delete"
+    RETRY = "retry"
+    # A write the API accepted into its outbox and then withdrew (workflow engine unreachable):
+    # delivered anyway so the workflow's sequence has no gap.
+    VOID = "void"
+
+
+class PluginAction(StrEnum):
+    CREATE_NETWORK = "create_network"
+    DELETE_NETWORK = "delete_network"
+    CREATE_PORT = "create_port"
+    UPDATE_PORT = "update_port"
+    DELETE_PORT = "delete_port"
+    PLUG_INTERFACE = "plug_interface"
+    UNPLUG_INTERFACE = "unplug_interface"
+
+
+@dataclass
+class Operation:
+    op_id: str
+    seq: int
+    kind: OpKind
+    # Port admin state (create/update), interface id and host (attach).
+    state: str | None = None
+    iface_id: str | None = None
+    host: str | None = None
+    # DELETE of a network: the ports deleted with it, waited for before the network goes.
+    port_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StepSpec:
+    """One plugin call of an action; `host_bound` steps run on the agent of the resource's host."""
+
+    name: str
+    host_bound: bool = False
+    undo: str | None = None
+
+
+@dataclass
+class PluginRequest:
+    """Everything a plugin needs to apply one action for one request. `request_id` is unique per
+    operation and action: a plugin that sees it twice must not apply the change twice."""
+
+    plugin: str
+    request_id: str
+    tenant_id: str
+    network_id: str
+    network_name: str = ""
+    port_id: str | None = None
+    state: str | None = None
+    iface_id: str | None = None
+    host: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,177 @@
+"""Resource shapes of the REST contract: request bodies and response bodies, shared by the API
+and the Python client. Requests are strict: unknown fields and wrong types are refused."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Interface ids and hosts: 1..255 characters, no whitespace.
+Token = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class NetworkCreate(StrictModel):
+    name: Name
+    plugin: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class NetworkCreateRequest(StrictModel):
+    network: NetworkCreate
+
+
+class NetworkUpdate(StrictModel):
+    name: Name
+
+
+class NetworkUpdateRequest(StrictModel):
+    network: NetworkUpdate
+
+
+class PortCreate(StrictModel):
+    # Checked by the API, so that a bad value is RequestedStateInvalid rather than a schema error.
+    state: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+class PortCreateRequest(StrictModel):
+    port: PortCreate = Field(default_factory=PortCreate)
+
+
+class PortUpdate(StrictModel):
+    state: Annotated[str, StringConstraints(max_length=255)]
+
+
+class PortUpdateRequest(StrictModel):
+    port: PortUpdate
+
+
+class AttachmentPut(StrictModel):
+    id: Token
+    host: Token | None = None
+
+
+class AttachmentPutRequest(StrictModel):
+    attachment: AttachmentPut
+
+
+class TokenCreate(StrictModel):
+    tenant_id: Name | None = None
+    admin: bool = False
+
+
+class TokenCreateRequest(StrictModel):
+    token: TokenCreate
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+class Links(BaseModel):
+    self: str
+    workflow: str
+
+
+class AttachmentBody(BaseModel):
+    id: str
+    host: str
+    status: str
+    status_reason: str | None = None
+
+
+class Condition(BaseModel):
+    type: str
+    status: str
+    reason: str
+    message: str | None = None
+    last_transition_time: datetime | None = None
+
+
+class NetworkBody(BaseModel):
+    id: str
+    name: str
+    status: str
+    status_reason: str | None
+    plugin: str
+    plugin_data: dict[str, Any] = {}
+    created_at: datetime
+    updated_at: datetime
+    links: Links
+
+
+class NetworkSummary(BaseModel):
+    id: str
+    name: str
+    status: str
+
+
+class PortBody(BaseModel):
+    id: str
+    network_id: str
+    state: str
+    status: str
+    status_reason: str | None
+    attachment: AttachmentBody | None
+    link_status: str
+    link_status_string: str | None
+    conditions: list[Condition] = []
+    created_at: datetime
+    updated_at: datetime
+    links: Links
+
+
+class PortSummary(BaseModel):
+    id: str
+    state: str
+    status: str
+
+
+class NetworkResponse(BaseModel):
+    network: NetworkBody
+
+
+class NetworksResponse(BaseModel):
+    networks: list[NetworkBody] | list[NetworkSummary]
+
+
+class PortResponse(BaseModel):
+    port: PortBody
+
+
+class PortsResponse(BaseModel):
+    ports: list[PortBody] | list[PortSummary]
+
+
+class AttachmentResponse(BaseModel):
+    attachment: AttachmentBody | None
+
+
+class TokenBody(BaseModel):
+    id: str
+    secret: str | None = None
+    tenant_id: str | None
+    admin: bool
+
+
+class TokenResponse(BaseModel):
+    token: TokenBody
+
+
+class ProblemBody(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+class Health(BaseModel):
+    status: str
+    temporal: str
+    database: str

@@ -1,0 +1,72 @@
+"""Settings every part honours, read from the environment once and validated at start."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NETPROV_", extra="ignore", populate_by_name=True)
+
+    temporal_address: str = Field(
+        "localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address")
+    )
+    temporal_namespace: str = Field(
+        "default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "temporal_namespace")
+    )
+    data_dir: Path = Path(".data")
+    database_url: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_token: str = ""
+    plugin: str = "fake"
+    temporal_ui_url: str = "http://localhost:8233"
+    task_queue: str = "netprov"
+    # Reject mode: writes on resources that are not settled get 409 ResourceNotAvailable.
+    strict: bool = False
+    default_host: str = "h1"
+    hosts: str = ""
+
+    fake_latency_ms: int = Field(0, ge=0)
+    fake_transient_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
+
+    ovs_sim_vlan_range: str = "100-4094"
+    qbh_sim_latency_ms: int = Field(50, ge=0)
+
+    # Retry budget for transient plugin failures (per plugin call).
+    plugin_max_attempts: int = Field(6, ge=1)
+    plugin_initial_backoff_ms: int = Field(200, ge=1)
+
+    @field_validator("ovs_sim_vlan_range")
+    @classmethod
+    def _vlan_range(cls, value: str) -> str:
+        parse_range(value)
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'netprov.db').resolve()}"
+
+    @property
+    def host_list(self) -> list[str]:
+        return [h.strip() for h in self.hosts.split(",") if h.strip()]
+
+
+def parse_range(value: str) -> tuple[int, int]:
+    """Parse "100-199" into (100, 199); raise ValueError when it is not a valid VLAN range."""
+    low, sep, high = value.partition("-")
+    if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+        raise ValueError(f"range must look like 100-199, not {value!r}")
+    lo, hi = int(low), int(high)
+    if not 1 <= lo <= hi <= 4094:
+        raise ValueError(f"VLAN range {value!r} must lie within 1-4094")
+    return lo, hi
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

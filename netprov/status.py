@@ -1,0 +1,54 @@
+"""Status values of every resource, defined once for the API, the workflows and the plugins."""
+
+from enum import StrEnum
+
+
+class ResourceType(StrEnum):
+    NETWORK = "network"
+    PORT = "port"
+    BATCH = "batch"
+
+
+class NetworkStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"
+    AVAILABLE = "AVAILABLE"
+    ERROR = "ERROR"
+
+
+class PortStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"
+    DOWN = "DOWN"
+    ACTIVE = "ACTIVE"
+    ERROR = "ERROR"
+
+
+class AttachmentStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"
+    AVAILABLE = "AVAILABLE"
+    ERROR = "ERROR"
+
+
+class AdminState(StrEnum):
+    """A port's admin `state`; a provisioned port's status is its admin state."""
+
+    ACTIVE = "ACTIVE"
+    DOWN = "DOWN"
+
+
+class LinkStatus(StrEnum):
+    UP = "UP"
+    DOWN = "DOWN"
+    UNKNOWN = "UNKNOWN"
+
+
+class BatchStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"
+    COMPLETED = "COMPLETED"
+    PARTIAL = "PARTIAL"
+    ERROR = "ERROR"
+
+
+PROVISIONING = "PROVISIONING"
+ERROR = "ERROR"
+
+NO_ATTACHMENT = "no attachment"

@@ -1,0 +1,1 @@
+"""Switch and hypervisor plugins: the only code that touches network devices."""

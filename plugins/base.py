@@ -1,0 +1,95 @@
+"""The plugin contract.
+
+Exceptions::
+
+    PluginError
+    ├── TransientPluginError   retried with backoff within the plugin's budget
+    └── PermanentPluginError   never retried; the resource goes to ERROR with the message
+
+Every action must be idempotent: called again with the same `request.request_id` (a retry, or a
+replay after a crash) it must not apply the change a second time, and it must succeed when the
+change is already in place. Deleting or unplugging something that is not there succeeds.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from netprov.operations import PluginAction, PluginRequest, StepSpec
+from netprov.settings import Settings
+from netprov.status import LinkStatus
+
+
+class PluginError(Exception):
+    """A plugin call failed; `str(error)` is one sentence an operator can act on."""
+
+    transient: ClassVar[bool] = False
+
+
+class TransientPluginError(PluginError):
+    transient = True
+
+
+class PermanentPluginError(PluginError):
+    transient = False
+
+
+@dataclass
+class LinkReport:
+    status: LinkStatus
+    reason: str | None = None
+
+
+class Plugin(ABC):
+    """A switch or hypervisor driver, loaded by name from the `netprov.plugins` entry points."""
+
+    name: ClassVar[str]
+    # Retry budget for transient failures; None takes the server setting.
+    max_attempts: ClassVar[int | None] = None
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def create_network(self, request: PluginRequest) -> dict[str, str]:
+        """Provision the network; return plugin data to show on it (e.g. {"vlan": "101"})."""
+
+    @abstractmethod
+    def delete_network(self, request: PluginRequest) -> None:
+        """Remove every trace of the network."""
+
+    def create_port(self, request: PluginRequest) -> None:
+        """Provision a port with admin state `request.state`."""
+
+    def update_port(self, request: PluginRequest) -> None:
+        """Apply the port's admin state `request.state`."""
+
+    def delete_port(self, request: PluginRequest) -> None:
+        """Remove every trace of the port."""
+
+    @abstractmethod
+    def plug_interface(self, request: PluginRequest) -> None:
+        """Put interface `request.iface_id` on `request.host` into the port's network."""
+
+    @abstractmethod
+    def unplug_interface(self, request: PluginRequest) -> None:
+        """Take the interface out of the network."""
+
+    def link_status(self, request: PluginRequest) -> LinkReport:
+        """What the device reports for the port's interface, not what the API believes."""
+        return LinkReport(LinkStatus.UNKNOWN, f"plugin {self.name} does not report link status")
+
+    @classmethod
+    def steps(cls, action: PluginAction) -> list[StepSpec]:
+        """The plugin calls that make up `action`, in order. One step by default; a multi-step
+        plugin names its steps and their undo steps (run in reverse when a later step fails)."""
+        return [StepSpec(name=action.value, host_bound=cls.host_bound(action))]
+
+    @classmethod
+    def host_bound(cls, action: PluginAction) -> bool:
+        """True when `action` must run on the agent of the interface's host."""
+        return False
+
+    def apply_step(self, step: str, request: PluginRequest) -> dict[str, str] | None:
+        """Run one step named by `steps()`."""
+        return getattr(self, step)(request)

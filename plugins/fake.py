@@ -1,0 +1,220 @@
+"""The fake plugin: no device, state in its own SQLite file, faults on demand.
+
+Shipped and registered like the real plugins, for demos, tests and benchmarks. Knobs:
+`fake_latency_ms` (sleep per plugin call) and `fake_transient_failure_rate` (chance that an action
+fails with TransientPluginError before it is applied). Deterministic faults come from the network's
+name, see `InjectedFaults`. Tests read `ledger()` to prove an action was applied exactly once and
+`residue()` to prove a delete left nothing behind.
+"""
+
+import random
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netprov.operations import PluginAction, PluginRequest
+from netprov.settings import Settings
+from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
+from plugins.base import LinkReport, PermanentPluginError, Plugin, TransientPluginError
+from plugins.plugin_store import LedgerEntry, PluginStore
+
+# Removals never fail permanently by name: a resource that failed must still be deletable, and a
+# multi-step plugin's undo must be able to clean up after an injected failure.
+REMOVALS = frozenset({PluginAction.DELETE_NETWORK, PluginAction.DELETE_PORT, PluginAction.UNPLUG_INTERFACE})
+
+_FAULT_PREFIX = re.compile(r"(fail|flaky)(\d*)-")
+
+
+@dataclass(frozen=True)
+class InjectedFaults:
+    """Faults a test orders through the network's name; prefixes combine ("flaky1-fail3-net").
+
+    - `fail-` / `fail<K>-`: step K (default 1) of every provisioning call for the network fails with
+      PermanentPluginError. Single-step calls are step 1. Removals and undo steps never fail this way.
+    - `flaky<N>-`: every call fails with TransientPluginError the first N times it is made for one
+      (request_id, call), then succeeds. Attempts are counted in the plugin's SQLite file, so the
+      count survives a restarted worker and is shared by two workers.
+    """
+
+    fail_step: int | None = None
+    flaky_times: int = 0
+
+    @classmethod
+    def from_name(cls, name: str) -> "InjectedFaults":
+        fail_step, flaky_times, pos = None, 0, 0
+        while match := _FAULT_PREFIX.match(name, pos):
+            kind, digits = match.groups()
+            if kind == "fail":
+                fail_step = int(digits or 1)
+            else:
+                flaky_times = int(digits or 1)
+            pos = match.end()
+        return cls(fail_step, flaky_times)
+
+    def raise_if_due(
+        self,
+        store: PluginStore,
+        plugin: str,
+        request: PluginRequest,
+        call: str,
+        *,
+        step: int = 1,
+        removal: bool = False,
+        where: str = "",
+    ) -> None:
+        """Raise the fault that `call` (step `step` of its action, done `where`) is due to fail with, if any."""
+        if not removal and self.fail_step == step:
+            raise PermanentPluginError(
+                f"{plugin} plugin refuses network {request.network_name!r}{where}"
+                " (permanent fault injected by name)"
+            )
+        if self.flaky_times:
+            attempt = store.count_attempt(request.request_id, call)
+            if attempt <= self.flaky_times:
+                raise TransientPluginError(
+                    f"{plugin} plugin: transient fault {attempt} of {self.flaky_times} injected by name"
+                    f" for network {request.network_name!r}"
+                )
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS networks (
+    network_id TEXT PRIMARY KEY,
+    name       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ports (
+    port_id    TEXT PRIMARY KEY,
+    network_id TEXT NOT NULL,
+    state      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS interfaces (
+    port_id    TEXT PRIMARY KEY,
+    network_id TEXT NOT NULL,
+    iface_id   TEXT NOT NULL,
+    host       TEXT
+);
+"""
+
+
+class FakePlugin(Plugin):
+    """Every action is idempotent twice over: a request_id already in the ledger is not applied
+    again, and a change already in place (under another request_id) is accepted as done.
+    The fake does not check that a port's network exists: it records what it is told."""
+
+    name = "fake"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.store = PluginStore(settings, self.name, _SCHEMA)
+        self._random = random.Random()
+
+    def create_network(self, request: PluginRequest) -> dict[str, str]:
+        def change(db: sqlite3.Connection) -> dict[str, str]:
+            db.execute(
+                "INSERT OR IGNORE INTO networks (network_id, name) VALUES (?, ?)",
+                (request.network_id, request.network_name),
+            )
+            return {}
+
+        return self._apply(PluginAction.CREATE_NETWORK, request, change) or {}
+
+    def delete_network(self, request: PluginRequest) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            for table in ("interfaces", "ports", "networks"):
+                db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
+
+        self._apply(PluginAction.DELETE_NETWORK, request, change)
+
+    def create_port(self, request: PluginRequest) -> None:
+        self._apply(PluginAction.CREATE_PORT, request, self._set_port_state(request))
+
+    def update_port(self, request: PluginRequest) -> None:
+        self._apply(PluginAction.UPDATE_PORT, request, self._set_port_state(request))
+
+    def delete_port(self, request: PluginRequest) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            for table in ("interfaces", "ports"):
+                db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
+
+        self._apply(PluginAction.DELETE_PORT, request, change)
+
+    def plug_interface(self, request: PluginRequest) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            # One attachment per port: plugging replaces whatever the port had.
+            db.execute(
+                "INSERT OR REPLACE INTO interfaces (port_id, network_id, iface_id, host) VALUES (?, ?, ?, ?)",
+                (request.port_id, request.network_id, request.iface_id, request.host),
+            )
+
+        self._apply(PluginAction.PLUG_INTERFACE, request, change)
+
+    def unplug_interface(self, request: PluginRequest) -> None:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM interfaces WHERE port_id = ?", (request.port_id,))
+
+        self._apply(PluginAction.UNPLUG_INTERFACE, request, change)
+
+    def link_status(self, request: PluginRequest) -> LinkReport:
+        """UP when the network and port exist, an interface is plugged and the port is admin ACTIVE;
+        otherwise DOWN with the first reason of `link_report`. No injected faults: it is a query."""
+        self._sleep()
+        with self.store.transaction(write=False) as db:
+            network = db.execute("SELECT 1 FROM networks WHERE network_id = ?", (request.network_id,)).fetchone()
+            port = db.execute("SELECT state FROM ports WHERE port_id = ?", (request.port_id,)).fetchone()
+            iface = db.execute("SELECT 1 FROM interfaces WHERE port_id = ?", (request.port_id,)).fetchone()
+        return link_report(network is not None, port[0] if port else None, iface is not None)
+
+    def ledger(self) -> list[LedgerEntry]:
+        """Every action applied, oldest first: one entry per (request_id, action)."""
+        return self.store.ledger()
+
+    def residue(self) -> dict[str, int]:
+        """How many networks, ports and plugged interfaces are still present."""
+        return self.store.count_rows({"networks": "networks", "ports": "ports", "interfaces": "interfaces"})
+
+    def _set_port_state(self, request: PluginRequest) -> Callable[[sqlite3.Connection], None]:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO ports (port_id, network_id, state) VALUES (?, ?, ?)"
+                " ON CONFLICT (port_id) DO UPDATE SET state = COALESCE(?, state)",
+                (request.port_id, request.network_id, request.state or AdminState.DOWN, request.state),
+            )
+
+        return change
+
+    def _apply(
+        self,
+        action: PluginAction,
+        request: PluginRequest,
+        change: Callable[[sqlite3.Connection], dict[str, str] | None],
+    ) -> dict[str, str] | None:
+        self._sleep()
+        InjectedFaults.from_name(request.network_name).raise_if_due(
+            self.store, self.name, request, action, removal=action in REMOVALS
+        )
+        if self._random.random() < self.settings.fake_transient_failure_rate:
+            raise TransientPluginError(
+                f"fake plugin: random transient failure of {action} (fake_transient_failure_rate"
+                f" {self.settings.fake_transient_failure_rate})"
+            )
+        return self.store.apply_once(request, action, change)
+
+    def _sleep(self) -> None:
+        if self.settings.fake_latency_ms:
+            time.sleep(self.settings.fake_latency_ms / 1000)
+
+
+def link_report(network_known: bool, port_state: str | None, plugged: bool) -> LinkReport:
+    """The link as a device sees it, from what it knows of the network, the port and the interface.
+    "no attachment" comes before the admin state, as the API contract says for unattached ports."""
+    if not network_known:
+        return LinkReport(LinkStatus.DOWN, "network not AVAILABLE")
+    if not plugged:
+        return LinkReport(LinkStatus.DOWN, NO_ATTACHMENT)
+    if port_state is None:
+        return LinkReport(LinkStatus.DOWN, "port not provisioned")
+    if port_state != AdminState.ACTIVE:
+        return LinkReport(LinkStatus.DOWN, "port admin DOWN")
+    return LinkReport(LinkStatus.UP)

@@ -1,0 +1,1 @@
+"""The database: the API's tables and the status projection the workflows keep current."""

@@ -1,0 +1,100 @@
+"""Tables. A resource row is written by the API when it accepts an operation and by the
+resource's workflow (through activities) as the operation is applied.
+
+`accepted_seq` counts operations the API accepted, `applied_seq` those the workflow finished.
+`status` and `status_reason` are what the last applied operation left; while operations are
+pending the resource shows PROVISIONING with `progress` (what the workflow is doing) as reason.
+"""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class NetworkRow(SQLModel, table=True):
+    __tablename__ = "networks"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(index=True, max_length=255)
+    name: str = Field(max_length=255)
+    plugin: str = Field(max_length=64)
+    status: str = Field(index=True, max_length=16)
+    status_reason: str | None = None
+    progress: str | None = None
+    plugin_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    accepted_seq: int = 0
+    applied_seq: int = 0
+    deleting: bool = False
+    batch_id: str | None = Field(default=None, index=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PortRow(SQLModel, table=True):
+    __tablename__ = "ports"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(index=True, max_length=255)
+    network_id: str = Field(index=True, max_length=36)
+    state: str = Field(max_length=8)
+    status: str = Field(index=True, max_length=16)
+    status_reason: str | None = None
+    progress: str | None = None
+    # An interface is plugged into one port at most.
+    attachment_id: str | None = Field(default=None, unique=True, max_length=255)
+    attachment_host: str | None = Field(default=None, max_length=255)
+    attachment_status: str | None = Field(default=None, max_length=16)
+    attachment_reason: str | None = None
+    link_status: str = Field(default="DOWN", max_length=8)
+    link_status_string: str | None = "no attachment"
+    conditions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    accepted_seq: int = 0
+    applied_seq: int = 0
+    deleting: bool = False
+    batch_id: str | None = Field(default=None, index=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OperationRow(SQLModel, table=True):
+    """The outbox: every accepted write, kept until its workflow has it."""
+
+    __tablename__ = "operations"
+
+    op_id: str = Field(primary_key=True, max_length=36)
+    resource_type: str = Field(max_length=16)
+    resource_id: str = Field(index=True, max_length=36)
+    tenant_id: str = Field(max_length=255)
+    seq: int
+    kind: str = Field(max_length=16)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    delivered: bool = Field(default=False, index=True)
+    accepted_at: datetime = Field(default_factory=utcnow)
+
+
+class TokenRow(SQLModel, table=True):
+    __tablename__ = "tokens"
+
+    id: str = Field(primary_key=True, max_length=36)
+    secret_hash: str = Field(index=True, unique=True, max_length=128)
+    tenant_id: str | None = Field(default=None, max_length=255)
+    admin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRow(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=255)
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    resource_type: str = Field(max_length=16)
+    resource_id: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,53 @@
+"""Wiring workflows and activities into Temporal workers."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.plugin_steps import PluginStepActivities
+from activities.projection import ProjectionActivities
+from netprov.naming import TASK_QUEUE, host_task_queue
+from netprov.settings import Settings
+from plugins.registry import PluginSet
+from store.engine import engine_for
+from workflows.network import NetworkWorkflow
+from workflows.port import PortWorkflow
+
+WORKFLOWS = [NetworkWorkflow, PortWorkflow]
+MAX_CONCURRENT_ACTIVITIES = 64
+
+
+def central_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor, task_queue: str = TASK_QUEUE) -> Worker:
+    engine = engine_for(settings.resolved_database_url)
+    steps = PluginStepActivities(PluginSet(settings), engine)
+    projection = ProjectionActivities(engine)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            steps.run_step,
+            steps.link_status,
+            projection.record_status,
+            projection.remove_resource,
+            projection.read_network,
+            projection.read_applied_seq,
+            projection.count_ports,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+    )
+
+
+def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPoolExecutor) -> Worker:
+    """The agent of hypervisor `host`: only the plugin steps bound to that host run here."""
+    engine = engine_for(settings.resolved_database_url)
+    steps = PluginStepActivities(PluginSet(settings), engine)
+    return Worker(
+        client,
+        task_queue=host_task_queue(host),
+        activities=[steps.run_step, steps.link_status],
+        activity_executor=executor,
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+    )

@@ -1,0 +1,115 @@
+"""Running one plugin action as its steps, with compensation when a step fails."""
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from netprov.naming import PERMANENT_PLUGIN_ERROR, host_task_queue, step_activity_name
+    from netprov.operations import PluginAction, PluginRequest, StepSpec
+    from netprov.workflow_io import PluginPlan, Projection, StepInput, StepResult
+
+STEP_TIMEOUT = timedelta(seconds=60)
+# Undo must eventually happen: retried far longer than a forward step.
+UNDO_ATTEMPTS = 50
+
+
+class ActionFailed(Exception):
+    """A plugin action failed for good; `reason` is the sentence for status_reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class ActionTarget:
+    resource_type: str
+    resource_id: str
+    seq: int
+
+
+async def run_action(
+    plan: PluginPlan,
+    action: PluginAction,
+    request: PluginRequest,
+    target: ActionTarget,
+    on_success: Projection | None = None,
+) -> dict[str, str]:
+    """Run the steps of `action`; on failure undo the completed ones in reverse, then raise
+    ActionFailed. `on_success` is written by the last step's activity when it succeeds."""
+    steps = plan.steps[action.value]
+    completed: list[StepSpec] = []
+    data: dict[str, str] = {}
+    for index, step in enumerate(steps, start=1):
+        step_request = replace(request, request_id=f"{request.request_id}:{step.name}")
+        step_input = StepInput(
+            request=step_request,
+            step=step,
+            index=index,
+            total=len(steps),
+            resource_type=target.resource_type,
+            resource_id=target.resource_id,
+            seq=target.seq,
+            max_attempts=plan.max_attempts,
+            on_success=on_success if index == len(steps) else None,
+        )
+        try:
+            result = await _execute(plan, step, step_input, plan.max_attempts)
+        except ActivityError as error:
+            await _compensate(plan, completed, request, target)
+            raise ActionFailed(_describe(step.name, error, plan.max_attempts)) from error
+        completed.append(step)
+        data.update(result.data)
+    return data
+
+
+async def _compensate(plan: PluginPlan, completed: list[StepSpec], request: PluginRequest, target: ActionTarget) -> None:
+    for step in reversed(completed):
+        if not step.undo:
+            continue
+        undo = StepSpec(name=step.undo, host_bound=step.host_bound)
+        undo_request = replace(request, request_id=f"{request.request_id}:{step.undo}")
+        step_input = StepInput(
+            request=undo_request,
+            step=undo,
+            resource_type=target.resource_type,
+            resource_id=target.resource_id,
+            seq=target.seq,
+            max_attempts=UNDO_ATTEMPTS,
+        )
+        await _execute(plan, undo, step_input, UNDO_ATTEMPTS)
+
+
+async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, attempts: int) -> StepResult:
+    task_queue = None
+    if step.host_bound and step_input.request.host:
+        task_queue = host_task_queue(step_input.request.host)
+    return await workflow.execute_activity(
+        step_activity_name(plan.plugin, step.name),
+        step_input,
+        result_type=StepResult,
+        task_queue=task_queue,
+        start_to_close_timeout=STEP_TIMEOUT,
+        retry_policy=RetryPolicy(
+            initial_interval=timedelta(milliseconds=plan.initial_backoff_ms),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(seconds=10),
+            maximum_attempts=attempts,
+            non_retryable_error_types=[PERMANENT_PLUGIN_ERROR],
+        ),
+    )
+
+
+def _describe(step: str, error: ActivityError, attempts: int) -> str:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        if cause.non_retryable or cause.type == PERMANENT_PLUGIN_ERROR:
+            return f"{step} failed: {cause.message}"
+        return f"{step} failed after {attempts} attempts: {cause.message}"
+    if isinstance(cause, TimeoutError):
+        return f"{step} timed out after {attempts} attempts"
+    return f"{step} failed: {cause or error}"
