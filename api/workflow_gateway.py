@@ -19,7 +19,6 @@ from netprov.naming import (
     SA_STATUS,
     SA_TENANT,
     SEARCH_ATTRIBUTES,
-    TASK_QUEUE,
     network_workflow_id,
     port_workflow_id,
 )
@@ -121,7 +120,7 @@ class WorkflowGateway:
                 workflow,
                 arg,
                 id=workflow_id,
-                task_queue=TASK_QUEUE,
+                task_queue=self.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                 start_signal="enqueue",
                 start_signal_args=[operation_of(op_row)],

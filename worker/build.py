@@ -7,7 +7,7 @@ from temporalio.worker import Worker
 
 from activities.plugin_steps import PluginStepActivities
 from activities.projection import ProjectionActivities
-from netprov.naming import TASK_QUEUE, host_task_queue
+from netprov.naming import host_task_queue
 from netprov.settings import Settings
 from plugins.registry import PluginSet
 from store.engine import engine_for
@@ -18,13 +18,16 @@ WORKFLOWS = [NetworkWorkflow, PortWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 64
 
 
-def central_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor, task_queue: str = TASK_QUEUE) -> Worker:
+def central_worker(
+    client: Client, settings: Settings, executor: ThreadPoolExecutor, task_queue: str | None = None
+) -> Worker:
+    """The worker on `task_queue`, by default `settings.task_queue` (where the API sends its workflows)."""
     engine = engine_for(settings.resolved_database_url)
     steps = PluginStepActivities(PluginSet(settings), engine)
     projection = ProjectionActivities(engine)
     return Worker(
         client,
-        task_queue=task_queue,
+        task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=[
             steps.run_step,

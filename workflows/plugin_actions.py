@@ -4,6 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.workflow import ActivityCancellationType
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
@@ -12,7 +13,8 @@ with workflow.unsafe.imports_passed_through():
     from netprov.operations import PluginAction, PluginRequest, StepSpec
     from netprov.workflow_io import PluginPlan, Projection, StepInput, StepResult
 
-STEP_TIMEOUT = timedelta(seconds=60)
+# Plugin calls are short; a dead worker is noticed (and the step retried) after this long.
+STEP_TIMEOUT = timedelta(seconds=15)
 # Undo must eventually happen: retried far longer than a forward step.
 UNDO_ATTEMPTS = 50
 
@@ -94,6 +96,9 @@ async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, atte
         result_type=StepResult,
         task_queue=task_queue,
         start_to_close_timeout=STEP_TIMEOUT,
+        # A DELETE cancels provisioning: wait until the step has really stopped before undoing,
+        # or a late step would re-create what the delete removed.
+        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         retry_policy=RetryPolicy(
             initial_interval=timedelta(milliseconds=plan.initial_backoff_ms),
             backoff_coefficient=2.0,

@@ -30,11 +30,14 @@ OVS_SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 class CommandError(RuntimeError):
     """A command exited non-zero, timed out, or is not installed."""
 
-    def __init__(self, argv: Sequence[str], message: str, *, returncode: int | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], message: str, *, returncode: int | None = None, not_installed: bool = False
+    ) -> None:
         super().__init__(f"{' '.join(argv)}: {message}")
         self.argv = list(argv)
         self.stderr = message
         self.returncode = returncode
+        self.not_installed = not_installed
 
 
 class ToolsUnavailableError(RuntimeError):
@@ -71,7 +74,7 @@ def run(
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:
-        raise CommandError(argv, f"{argv[0]} is not installed") from None
+        raise CommandError(argv, f"{argv[0]} is not installed", not_installed=True) from None
     except subprocess.TimeoutExpired:
         raise CommandError(argv, f"timed out after {timeout:g} s") from None
     if check and done.returncode != 0:

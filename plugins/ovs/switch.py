@@ -91,6 +91,8 @@ class VSwitch:
             return linux.run([*self._prefix, *args], timeout=self.timeout + 5).stdout
         except CommandError as error:
             text = error.stderr.lower()
+            if error.not_installed:
+                raise VsctlError(f"Open vSwitch is not installed here: {error.stderr}") from None
             if any(word in text for word in _UNAVAILABLE) or error.returncode in (None, 142, -14):
                 raise OvsdbUnavailableError(
                     f"Open vSwitch on host {self.host} is not reachable: {error.stderr}"
@@ -112,7 +114,7 @@ class VSwitch:
         for row in _rows(port_table):
             if row["name"] == BRIDGE:
                 continue
-            iface = next((interfaces[u] for u in row["interfaces"] if u in interfaces), None)
+            iface = next((interfaces[u] for u in _as_set(row["interfaces"]) if u in interfaces), None)
             if iface is None:
                 continue
             ports.append(
@@ -121,7 +123,7 @@ class VSwitch:
                     interface=iface["name"],
                     tag=_optional(row["tag"]),
                     protected=bool(row["protected"]),
-                    trunks=tuple(sorted(row["trunks"])),
+                    trunks=tuple(sorted(_as_set(row["trunks"]))),
                     external_ids=iface["external_ids"],
                     link_state=_optional(iface["link_state"]),
                     admin_state=_optional(iface["admin_state"]),
@@ -178,6 +180,11 @@ def _decode(value: Any) -> Any:
         if kind == "map":
             return {_decode(k): _decode(v) for k, v in inner}
     return value
+
+
+def _as_set(value: Any) -> list[Any]:
+    """A set column: OVSDB writes a one-element set as the bare element."""
+    return value if isinstance(value, list) else [value]
 
 
 def _optional(value: Any) -> Any:

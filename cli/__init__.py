@@ -1,0 +1,1 @@
+"""The `netprov` command line."""
