@@ -1,18 +1,31 @@
-"""`python -m api`: serve the REST API on NETPROV_API_HOST:NETPROV_API_PORT."""
+"""`python -m api`: serve the REST API on NETPROV_API_HOST:NETPROV_API_PORT.
 
-import logging
+SIGTERM (or Ctrl-C) stops accepting connections and lets requests in flight finish, for up to
+GRACEFUL_SHUTDOWN_SECONDS, before the process exits; a `Prefer: wait` longer than that is answered
+when the grace period ends (202, the operation itself is never lost).
+"""
 
 import uvicorn
 
 from api.app import create_app
+from netprov.logging_setup import configure_logging
 from netprov.settings import get_settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 def run() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning",
-                timeout_graceful_shutdown=30)
+    configure_logging("api", settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,  # our handlers (netprov.logging_setup), not uvicorn's
+        log_level=settings.log_level.lower(),
+        access_log=False,  # api/metrics.py logs each request, with its context
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 if __name__ == "__main__":

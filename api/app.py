@@ -11,9 +11,11 @@ from temporalio.client import Client
 
 from api.auth import install_admin_token
 from api.limits import BodyLimit
+from api.metrics import RequestTelemetry
+from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
 from api.problems import install_problem_handlers
-from api.routes import health, networks, ports, tokens
+from api.routes import admin, batches, events, health, networks, ports, tokens
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
@@ -24,7 +26,7 @@ log = logging.getLogger("netprov.api")
 
 def create_app(settings: Settings | None = None, client: Client | None = None, sweeper: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine_for(settings.resolved_database_url)
+    engine = engine_for(settings.resolved_database_url, settings.auto_migrate)
     gateway = WorkflowGateway(settings, engine, client)
 
     @asynccontextmanager
@@ -53,7 +55,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.state.gateway = gateway
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
-    for module in (health, tokens, networks, ports):
+    app.add_middleware(RequestTelemetry)  # outermost: counts every answer, 413s included
+    app.include_router(metrics_router)
+    for module in (health, tokens, networks, ports, batches, events, admin):
         app.include_router(module.router)
     _document_problem_schema(app)
     return app

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -53,12 +54,19 @@ def authenticate(session: Session, secret: str | None) -> Caller:
 
 def install_admin_token(engine: Engine, secret: str) -> None:
     """Make the configured admin secret valid (the dev stack's NETPROV_ADMIN_TOKEN)."""
-    with Session(engine) as session:
-        row = session.get(TokenRow, BOOTSTRAP_ADMIN_ID)
-        digest = hash_secret(secret)
-        if row is None:
-            session.add(TokenRow(id=BOOTSTRAP_ADMIN_ID, secret_hash=digest, tenant_id=None, admin=True))
-        elif row.secret_hash != digest:
-            row.secret_hash = digest
-            session.add(row)
-        session.commit()
+    digest = hash_secret(secret)
+    for _ in range(3):
+        with Session(engine) as session:
+            row = session.get(TokenRow, BOOTSTRAP_ADMIN_ID)
+            if row is None:
+                session.add(TokenRow(id=BOOTSTRAP_ADMIN_ID, secret_hash=digest, tenant_id=None, admin=True))
+            elif row.secret_hash != digest:
+                row.secret_hash = digest
+                session.add(row)
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                # Another API replica starting at the same moment inserted it first: look again.
+                session.rollback()
+    raise RuntimeError("could not install the admin token")

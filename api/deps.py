@@ -17,7 +17,7 @@ from netprov.settings import Settings
 MAX_WAIT_SECONDS = 60
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -26,7 +26,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_gateway(request: Request) -> WorkflowGateway:
+async def get_gateway(request: Request) -> WorkflowGateway:
     return request.app.state.gateway
 
 
@@ -42,7 +42,7 @@ def get_caller(session: SessionDep, x_auth_token: Annotated[str | None, Header()
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def tenant_caller(tenant_id: str, caller: CallerDep) -> Caller:
+async def tenant_caller(tenant_id: str, caller: CallerDep) -> Caller:
     """The caller, allowed on /tenants/{tenant_id}."""
     if len(tenant_id) > 255:
         raise BadRequest("tenant_id is longer than 255 characters.")
@@ -69,9 +69,10 @@ class Preferences:
 
 
 _PREF = re.compile(r"^\s*([a-zA-Z-]+)\s*(?:=\s*\"?([^\";]*)\"?)?")
+_SECONDS = re.compile(r"[0-9]+")
 
 
-def get_preferences(prefer: Annotated[list[str] | None, Header()] = None) -> Preferences:
+async def get_preferences(prefer: Annotated[list[str] | None, Header()] = None) -> Preferences:
     wait, strict = None, None
     for header in prefer or []:
         for item in header.split(","):
@@ -80,9 +81,11 @@ def get_preferences(prefer: Annotated[list[str] | None, Header()] = None) -> Pre
                 continue
             name, value = match.group(1).lower(), (match.group(2) or "").strip()
             if name == "wait":
-                if not value.isdigit():
-                    raise BadRequest(f"Prefer: wait={value!r} is not a whole number of seconds.")
-                wait = min(int(value), MAX_WAIT_SECONDS)
+                if not _SECONDS.fullmatch(value):
+                    raise BadRequest(f"Prefer: wait={value[:40]!r} is not a whole number of seconds.")
+                # Longer than 3 digits is over the cap anyway (and int() of a huge string is slow).
+                digits = value.lstrip("0") or "0"
+                wait = MAX_WAIT_SECONDS if len(digits) > 3 else min(int(digits), MAX_WAIT_SECONDS)
             elif name == "handling" and value.lower() in ("strict", "lenient"):
                 strict = value.lower() == "strict"
     return Preferences(wait=wait, strict=strict)
@@ -94,11 +97,11 @@ PreferencesDep = Annotated[Preferences, Depends(get_preferences)]
 def allow_query(*names: str):
     """A dependency refusing query parameters other than `names`."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted(set(request.query_params.keys()) - set(names))
         if unknown:
             allowed = ", ".join(names) or "none"
-            raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)} (allowed: {allowed}).")
+            raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)[:200]} (allowed: {allowed}).")
 
     return Depends(check)
 

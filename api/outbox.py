@@ -11,8 +11,10 @@ from sqlalchemy import case, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.batch_flow import start_unstarted
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.operations import OpKind
+from store import events
 from store.projection import table_for
 from store.tables import OperationRow, utcnow
 
@@ -53,6 +55,8 @@ def accept(
         payload={k: v for k, v in payload.items() if v is not None},
     )
     session.add(row)
+    # Callers watching GET .../events see the resource turn PROVISIONING in this same commit.
+    events.record_state(session, resource_type, resource_id)
     return row
 
 
@@ -84,7 +88,8 @@ async def sweep_once(engine: Engine, gateway: WorkflowGateway) -> int:
     delivered = []
     for row in rows:
         try:
-            await gateway.deliver(row)
+            if not await gateway.deliver(row):
+                continue  # held by a batch until it has settled the resource
         except EngineUnavailable:
             break
         delivered.append(row.op_id)
@@ -98,6 +103,7 @@ async def sweep_forever(engine: Engine, gateway: WorkflowGateway) -> None:
     while True:
         try:
             await sweep_once(engine, gateway)
+            await start_unstarted(engine, gateway)
         except Exception:  # noqa: BLE001 - the sweeper must outlive a database hiccup
             log.exception("outbox sweep failed")
         await asyncio.sleep(SWEEP_INTERVAL)

@@ -151,11 +151,25 @@ def _validation_problem(error: RequestValidationError) -> Problem:
     errors = error.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return BadRequest("The request body is not valid JSON.")
+    if any(tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in errors):
+        # FastAPI parses only JSON media types; anything else reaches validation as raw bytes.
+        return UnsupportedMediaType("Send the request body as JSON, with Content-Type: application/json.")
     parts = []
     for e in errors[:5]:
         location = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
         parts.append(f"{location or 'body'}: {e.get('msg', 'invalid')}")
     return InvalidBody("; ".join(parts), errors=[{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg")} for e in errors[:20]])
+
+
+def _problem_for_status(status: int, detail: str) -> Problem:
+    """A framework error (Starlette/FastAPI raised it) as the problem type of its status."""
+    known = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 409: Conflict, 413: RequestTooLarge,
+             415: UnsupportedMediaType, 503: ServiceUnavailable}
+    if status in known:
+        return known[status](detail)
+    problem = BadRequest(detail) if 400 <= status < 500 else InternalError(detail)
+    problem.status = status  # type: ignore[misc]
+    return problem
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -173,9 +187,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(NotFound("No such resource or route."))
         if error.status_code == 405:
             return problem_response(MethodNotAllowed("This method is not allowed on this resource."))
-        problem = Problem(str(error.detail))
-        problem.status = error.status_code  # type: ignore[misc]
-        return problem_response(problem)
+        return problem_response(_problem_for_status(error.status_code, str(error.detail)))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
@@ -183,16 +195,24 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(InternalError("The server hit an unexpected error; it has been logged."))
 
 
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": title, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    status: _error_response(title)
     for status, title in [
-        (400, "Bad request (malformed JSON, bad id, unknown query parameter)"),
+        (400, "Bad request (malformed JSON, bad id, unknown query parameter, bad Prefer value)"),
         (401, "Missing or unknown token"),
         (403, "Token not allowed here"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (413, "Request too large"),
-        (422, "Invalid request body"),
-        (503, "Workflow engine or database unreachable"),
+        (404, "Not found (also another tenant's resource)"),
+        (409, "Conflict (in use, already attached, resource not available)"),
+        (413, "Request body over 64 KiB"),
+        (415, "Request body not sent as application/json"),
+        (422, "Invalid request body, or Idempotency-Key reused with another body"),
     ]
+}
+ERROR_RESPONSES[503] = {
+    **_error_response("Workflow engine unreachable: nothing was changed, retry later"),
+    "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}},
 }

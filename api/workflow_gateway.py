@@ -3,6 +3,7 @@ workflows (signal-with-start: starts the workflow when none runs) and waits on t
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -28,11 +29,17 @@ from netprov.status import PROVISIONING, AttachmentStatus, NetworkStatus, Resour
 from netprov.temporal_connection import connect
 from netprov.workflow_io import Attachment, NetworkWorkflowInput, PluginPlan, PortWorkflowInput, WaitApplied
 from plugins.registry import plugin_class
+from store.batches import held_by_batch
 from store.tables import NetworkRow, OperationRow, PortRow
 
 log = logging.getLogger("netprov.api")
 RPC_TIMEOUT = timedelta(seconds=5)
 CONNECT_TIMEOUT = 3.0
+HEALTH_TIMEOUT = timedelta(seconds=1)
+# A successful contact with the engine vouches for it this long: writes skip the health probe.
+REACHABLE_FOR = 1.0
+# Extra time a `Prefer: wait` gives the workflow's answer to travel back before the API stops listening.
+WAIT_SLACK = 0.5
 
 
 class EngineUnavailable(Exception):
@@ -68,6 +75,7 @@ class WorkflowGateway:
         self.engine = engine
         self._client = client
         self._lock = asyncio.Lock()
+        self._reachable_until = 0.0
         self.search_attributes = True
 
     async def client(self) -> Client:
@@ -84,26 +92,47 @@ class WorkflowGateway:
 
     async def healthy(self) -> bool:
         try:
-            client = await self.client()
-            return await client.service_client.check_health(timeout=timedelta(seconds=2))
-        except (EngineUnavailable, RPCError, asyncio.TimeoutError, RuntimeError):
+            await self.ensure_reachable(probe=True)
+            return True
+        except EngineUnavailable:
             return False
 
-    async def deliver(self, op_row: OperationRow) -> None:
-        """Hand one accepted operation to its resource's workflow. Raises EngineUnavailable."""
+    async def ensure_reachable(self, probe: bool = False) -> None:
+        """Raise EngineUnavailable unless the engine answered in the last REACHABLE_FOR seconds or
+        answers a health probe now. Writes call this before storing anything: a call to a dead
+        server is retried by the client for several seconds, the probe fails at once."""
+        if not probe and time.monotonic() < self._reachable_until:
+            return
+        client = await self.client()
+        try:
+            ok = await client.service_client.check_health(timeout=HEALTH_TIMEOUT)
+        except (RPCError, asyncio.TimeoutError, RuntimeError) as error:
+            self._reachable_until = 0.0
+            raise EngineUnavailable(str(error) or type(error).__name__) from error
+        if not ok:
+            self._reachable_until = 0.0
+            raise EngineUnavailable("the workflow engine reports itself not serving")
+        self._reachable_until = time.monotonic() + REACHABLE_FOR
+
+    async def deliver(self, op_row: OperationRow) -> bool:
+        """Hand one accepted operation to its resource's workflow; False when it must wait in the
+        outbox (a batch has not yet settled the resource: the sweeper hands it over once the batch
+        has). Raises EngineUnavailable."""
         client = await self.client()
         with Session(self.engine) as session:
+            if held_by_batch(session, op_row.resource_id):
+                return False
             if op_row.resource_type == ResourceType.NETWORK:
                 network = session.get(NetworkRow, op_row.resource_id)
                 if network is None:
-                    return
+                    return True
                 workflow, workflow_id, arg = "NetworkWorkflow", network_workflow_id(network.id), self._network_input(network)
                 tenant, summary = network.tenant_id, f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
             else:
                 port = session.get(PortRow, op_row.resource_id)
                 network = session.get(NetworkRow, port.network_id) if port else None
                 if port is None or network is None:
-                    return
+                    return True
                 workflow, workflow_id, arg = "PortWorkflow", port_workflow_id(port.id), self._port_input(port, network)
                 tenant, summary = port.tenant_id, f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
         attributes = None
@@ -131,7 +160,10 @@ class WorkflowGateway:
                 rpc_timeout=RPC_TIMEOUT,
             )
         except RPCError as error:
+            self._reachable_until = 0.0
             raise EngineUnavailable(str(error)) from error
+        self._reachable_until = time.monotonic() + REACHABLE_FOR
+        return True
 
     async def wait_applied(self, resource_type: str, resource_id: str, seq: int, timeout: float) -> bool:
         """Hold until operation `seq` is applied or `timeout` passes; True when the workflow said
@@ -140,9 +172,10 @@ class WorkflowGateway:
         try:
             client = await self.client()
             handle = client.get_workflow_handle(workflow_id)
+            # Without a worker the update is never taken up: stop listening when the wait is over.
             applied = await asyncio.wait_for(
                 handle.execute_update("wait_applied", WaitApplied(seq=seq, timeout_s=timeout), result_type=int),
-                timeout + 2,
+                timeout + WAIT_SLACK,
             )
             return applied >= seq
         except (WorkflowUpdateFailedError, RPCError, EngineUnavailable, asyncio.TimeoutError):

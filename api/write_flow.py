@@ -14,6 +14,7 @@ from api.deps import Preferences
 from api.outbox import mark_delivered
 from api.problems import ServiceUnavailable
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
+from store import events
 from store.projection import table_for
 from store.tables import OperationRow
 
@@ -23,9 +24,9 @@ DB_RECHECK_SECONDS = 0.25
 
 
 async def require_engine(gateway: WorkflowGateway) -> None:
-    """Refuse a write before anything is stored when the engine is known to be unreachable."""
+    """Refuse a write before anything is stored when the engine cannot be reached (503)."""
     try:
-        await gateway.client()
+        await gateway.ensure_reachable()
     except EngineUnavailable as error:
         raise engine_down(error) from error
 
@@ -42,14 +43,17 @@ async def deliver(
 ) -> None:
     """Deliver `ops` in order; when the engine is unreachable, run `undo` and answer 503."""
     delivered: list[str] = []
+    resources = [(op.resource_type, op.resource_id) for op in ops]
     try:
         for op in ops:
-            await gateway.deliver(op)
-            delivered.append(op.op_id)
+            if await gateway.deliver(op):
+                delivered.append(op.op_id)
     except EngineUnavailable as error:
         if delivered:
             mark_delivered(engine, delivered)
         undo()
+        # Subscribers to GET .../events saw the write accepted: show them it was undone.
+        events.resync(engine, resources)
         raise engine_down(error) from error
     mark_delivered(engine, delivered)
 
@@ -64,6 +68,7 @@ async def wait_applied(
     deadline = time.monotonic() + prefs.wait
     if await gateway.wait_applied(resource_type, resource_id, seq, prefs.wait):
         return True
+    # The update found no run to ask (it had finished: the row is final) or the wait is over.
     table = table_for(resource_type)
     while True:
         with Session(engine) as session:

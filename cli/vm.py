@@ -19,7 +19,9 @@ app = typer.Typer(help="Dev VMs: network namespaces plugged into a host's Open v
 
 DataDir = Annotated[
     Path,
-    typer.Option("--data-dir", envvar="NETPROV_DATA_DIR", help="Where the hosts' Open vSwitch instances keep their files."),
+    typer.Option(
+        "--data-dir", envvar="NETPROV_DATA_DIR", help="Where the hosts' Open vSwitch instances keep their files."
+    ),
 ]
 Iface = Annotated[str, typer.Option("--iface", help="Interface id (external_ids:iface-id): 1..40 of a-z0-9-.")]
 

@@ -55,11 +55,17 @@ class DevStackSettings(BaseSettings):
 
 @dataclass
 class Child:
-    """One `python -m ...` part of the stack, logging to `log_path`, in a process group of its own."""
+    """One `python -m ...` part of the stack, logging to `log_path`, in a process group of its own.
+
+    `die_with_parent` (Linux): the kernel SIGTERMs the child when the thread that started it exits, so even a
+    SIGKILLed owner leaves no orphan. Only for children started on the main thread (a pool thread's exit
+    would end them).
+    """
 
     name: str
     args: list[str]
     log_path: Path
+    die_with_parent: bool = False
     proc: subprocess.Popen[bytes] | None = None
     log_offset: int = field(default=0)
 
@@ -76,7 +82,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=die_with_parent_preexec(),
+                preexec_fn=die_with_parent_preexec() if self.die_with_parent else None,
             )
 
     @property
@@ -262,14 +268,19 @@ def run() -> int:
     )
     api_host = _client_host(settings.api_host)
     api_url = f"http://{api_host}:{settings.api_port}"
-    children = [Child("worker", ["-m", "worker"], logs_dir / "worker.log")]
-    children += [Child(f"agent {h}", ["-m", "worker", "--host", h], logs_dir / f"agent-{h}.log") for h in hosts]
-    children.append(Child("api", ["-m", "api"], logs_dir / "api.log"))
+    children = [Child("worker", ["-m", "worker"], logs_dir / "worker.log", die_with_parent=True)]
+    children += [
+        Child(f"agent {h}", ["-m", "worker", "--host", h], logs_dir / f"agent-{h}.log", die_with_parent=True)
+        for h in hosts
+    ]
+    children.append(Child("api", ["-m", "api"], logs_dir / "api.log", die_with_parent=True))
     switches_started = False
     code = 1
 
     with _stop_on_signals():
         try:
+            if hosts:
+                _ovs_hosts_module()  # fail before anything starts when the plugin is missing
             if _port_in_use(api_host, settings.api_port):
                 raise DevStackError(f"port {settings.api_port} is already in use; set NETPROV_API_PORT")
             token, token_origin = admin_token(settings)
@@ -287,6 +298,8 @@ def run() -> int:
                 "NETPROV_TEMPORAL_UI_URL": temporal.ui_url or "",
                 "PYTHONUNBUFFERED": "1",
             }
+            if hosts:  # the API and the agents see the same host list, even when it fell back to the default
+                env["NETPROV_HOSTS"] = ",".join(hosts)
             for child in children:
                 print(f"devstack: starting {child.name} (log: {child.log_path})", flush=True)
                 child.start(env)

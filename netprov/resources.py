@@ -175,3 +175,72 @@ class Health(BaseModel):
     status: str
     temporal: str
     database: str
+
+
+# -- live events and operator actions (GET .../events, .../history, .../actions/*) ---------
+
+
+class EventData(BaseModel):
+    """The `data:` of a live status event. `id` is the network's or port's id, or for an
+    attachment its interface id (then `port_id` names the port)."""
+
+    resource_type: str
+    id: str | None
+    network_id: str | None = None
+    port_id: str | None = None
+    name: str | None = None
+    state: str | None = None
+    status: str | None = None
+    status_reason: str | None = None
+    link_status: str | None = None
+    link_status_string: str | None = None
+    host: str | None = None
+    deleted: bool = False
+    at: datetime | None = None
+
+
+class StatusEvent(BaseModel):
+    """One Server-Sent Event of GET /v1.1/tenants/{t}/events: `id` (resume with Last-Event-ID),
+    `type` (e.g. `port.link_status`) and its data."""
+
+    id: int
+    type: str
+    data: EventData
+
+
+class OperationRecord(BaseModel):
+    seq: int
+    op_id: str
+    kind: str
+    accepted_at: datetime
+    delivered: bool
+    applied: bool
+    payload: dict[str, Any] = {}
+
+
+class WorkflowRun(BaseModel):
+    workflow_id: str
+    run_id: str
+    status: str | None
+    start_time: datetime | None
+    close_time: datetime | None
+    link: str
+
+
+class HistoryBody(BaseModel):
+    """What happened to one resource: the operations accepted for it (oldest first), the workflow
+    runs that applied them, and its recent live events."""
+
+    resource_type: str
+    id: str
+    status: str
+    status_reason: str | None
+    operations: list[OperationRecord]
+    workflow_runs: list[WorkflowRun]
+    # Why workflow_runs is empty although runs may exist (the workflow engine was unreachable).
+    workflow_runs_unavailable: str | None = None
+    events: list[StatusEvent]
+
+
+class HistoryResponse(BaseModel):
+    history: HistoryBody

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,18 @@ class Settings(BaseSettings):
     # Retry budget for transient plugin failures (per plugin call).
     plugin_max_attempts: int = Field(6, ge=1)
     plugin_initial_backoff_ms: int = Field(200, ge=1)
+
+    # Batches: items per chunk activity, chunks in flight per plugin (and per host for attachments),
+    # and plugin calls in flight within one chunk for plugins without a bulk path.
+    batch_chunk_size: int = Field(200, ge=1, le=5000)
+    batch_max_parallel_chunks: int = Field(4, ge=1)
+    batch_item_threads: int = Field(8, ge=1)
+
+    # Deployment: schema migrations at start, logs, worker metrics (docs/readme/deploying.md).
+    auto_migrate: bool = True
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
 
     @field_validator("ovs_sim_vlan_range")
     @classmethod

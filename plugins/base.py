@@ -93,3 +93,24 @@ class Plugin(ABC):
     def apply_step(self, step: str, request: PluginRequest) -> dict[str, str] | None:
         """Run one step named by `steps()`."""
         return getattr(self, step)(request)
+
+    # True when `apply_many` is a real bulk path (one device session for the whole list); batches
+    # then call it once per chunk. Otherwise they call it on slices of a chunk from several threads.
+    bulk: ClassVar[bool] = False
+
+    def apply_many(self, call: str, requests: list[PluginRequest]) -> list[dict[str, str] | PluginError]:
+        """Batches: run `call` (an action or a step name) for every request; one result per request,
+        in order: the call's data, or the PluginError it raised. The same idempotency contract holds
+        per request. The default calls them one by one; a plugin whose device takes many changes at
+        once overrides it (and sets `bulk`)."""
+        results: list[dict[str, str] | PluginError] = []
+        for request in requests:
+            try:
+                results.append(self.apply_step(call, request) or {})
+            except PluginError as error:
+                results.append(error)
+        return results
+
+    def link_status_many(self, requests: list[PluginRequest]) -> list[LinkReport]:
+        """`link_status` of many ports at once; the default asks one by one."""
+        return [self.link_status(request) for request in requests]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin, TransientPluginError
+from plugins.base import LinkReport, PermanentPluginError, Plugin, PluginError, TransientPluginError
 from plugins.plugin_store import LedgerEntry, PluginStore
 
 # Removals never fail permanently by name: a resource that failed must still be deletable, and a
@@ -111,59 +111,68 @@ class FakePlugin(Plugin):
         self._random = random.Random()
 
     def create_network(self, request: PluginRequest) -> dict[str, str]:
-        def change(db: sqlite3.Connection) -> dict[str, str]:
-            db.execute(
-                "INSERT OR IGNORE INTO networks (network_id, name) VALUES (?, ?)",
-                (request.network_id, request.network_name),
-            )
-            return {}
-
-        return self._apply(PluginAction.CREATE_NETWORK, request, change) or {}
+        return self._apply(PluginAction.CREATE_NETWORK, request) or {}
 
     def delete_network(self, request: PluginRequest) -> None:
-        def change(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports", "networks"):
-                db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
-
-        self._apply(PluginAction.DELETE_NETWORK, request, change)
+        self._apply(PluginAction.DELETE_NETWORK, request)
 
     def create_port(self, request: PluginRequest) -> None:
-        self._apply(PluginAction.CREATE_PORT, request, self._set_port_state(request))
+        self._apply(PluginAction.CREATE_PORT, request)
 
     def update_port(self, request: PluginRequest) -> None:
-        self._apply(PluginAction.UPDATE_PORT, request, self._set_port_state(request))
+        self._apply(PluginAction.UPDATE_PORT, request)
 
     def delete_port(self, request: PluginRequest) -> None:
-        def change(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports"):
-                db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
-
-        self._apply(PluginAction.DELETE_PORT, request, change)
+        self._apply(PluginAction.DELETE_PORT, request)
 
     def plug_interface(self, request: PluginRequest) -> None:
-        def change(db: sqlite3.Connection) -> None:
-            # One attachment per port: plugging replaces whatever the port had.
-            db.execute(
-                "INSERT OR REPLACE INTO interfaces (port_id, network_id, iface_id, host) VALUES (?, ?, ?, ?)",
-                (request.port_id, request.network_id, request.iface_id, request.host),
-            )
-
-        self._apply(PluginAction.PLUG_INTERFACE, request, change)
+        self._apply(PluginAction.PLUG_INTERFACE, request)
 
     def unplug_interface(self, request: PluginRequest) -> None:
-        def change(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM interfaces WHERE port_id = ?", (request.port_id,))
+        self._apply(PluginAction.UNPLUG_INTERFACE, request)
 
-        self._apply(PluginAction.UNPLUG_INTERFACE, request, change)
+    # Batches: one device session (one latency, one SQLite transaction) for a whole chunk.
+    bulk = True
+
+    def apply_many(self, call: str, requests: list[PluginRequest]) -> list[dict[str, str] | PluginError]:
+        """Apply `call` for every request in one transaction; per request exactly as the single
+        call would (same faults, same ledger), and a failing request leaves the others applied."""
+        action = PluginAction(call)
+        self._sleep()
+        results: list[dict[str, str] | PluginError | None] = [None] * len(requests)
+        admitted = []
+        for index, request in enumerate(requests):
+            try:
+                self._admit(action, request)
+            except PluginError as error:
+                results[index] = error
+                continue
+            admitted.append(index)
+        outcomes = self.store.apply_many_once([(requests[i], action, self._change(action, requests[i])) for i in admitted])
+        for index, outcome in zip(admitted, outcomes):
+            if isinstance(outcome, Exception) and not isinstance(outcome, PluginError):
+                raise outcome
+            results[index] = outcome if isinstance(outcome, PluginError) else outcome or {}
+        return results  # type: ignore[return-value]
+
+    def link_status_many(self, requests: list[PluginRequest]) -> list[LinkReport]:
+        """`link_status` of many ports from one read transaction."""
+        self._sleep()
+        with self.store.transaction(write=False) as db:
+            return [self._link(db, request) for request in requests]
 
     def link_status(self, request: PluginRequest) -> LinkReport:
         """UP when the network and port exist, an interface is plugged and the port is admin ACTIVE;
         otherwise DOWN with the first reason of `link_report`. No injected faults: it is a query."""
         self._sleep()
         with self.store.transaction(write=False) as db:
-            network = db.execute("SELECT 1 FROM networks WHERE network_id = ?", (request.network_id,)).fetchone()
-            port = db.execute("SELECT state FROM ports WHERE port_id = ?", (request.port_id,)).fetchone()
-            iface = db.execute("SELECT 1 FROM interfaces WHERE port_id = ?", (request.port_id,)).fetchone()
+            return self._link(db, request)
+
+    @staticmethod
+    def _link(db: sqlite3.Connection, request: PluginRequest) -> LinkReport:
+        network = db.execute("SELECT 1 FROM networks WHERE network_id = ?", (request.network_id,)).fetchone()
+        port = db.execute("SELECT state FROM ports WHERE port_id = ?", (request.port_id,)).fetchone()
+        iface = db.execute("SELECT 1 FROM interfaces WHERE port_id = ?", (request.port_id,)).fetchone()
         return link_report(network is not None, port[0] if port else None, iface is not None)
 
     def ledger(self) -> list[LedgerEntry]:
@@ -174,23 +183,58 @@ class FakePlugin(Plugin):
         """How many networks, ports and plugged interfaces are still present."""
         return self.store.count_rows({"networks": "networks", "ports": "ports", "interfaces": "interfaces"})
 
-    def _set_port_state(self, request: PluginRequest) -> Callable[[sqlite3.Connection], None]:
-        def change(db: sqlite3.Connection) -> None:
+    def _change(self, action: PluginAction, request: PluginRequest) -> Callable[[sqlite3.Connection], dict[str, str] | None]:
+        """What applying `action` for `request` does to the device's tables."""
+
+        def create_network(db: sqlite3.Connection) -> dict[str, str]:
+            db.execute(
+                "INSERT OR IGNORE INTO networks (network_id, name) VALUES (?, ?)",
+                (request.network_id, request.network_name),
+            )
+            return {}
+
+        def delete_network(db: sqlite3.Connection) -> None:
+            for table in ("interfaces", "ports", "networks"):
+                db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
+
+        def set_port_state(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT INTO ports (port_id, network_id, state) VALUES (?, ?, ?)"
                 " ON CONFLICT (port_id) DO UPDATE SET state = COALESCE(?, state)",
                 (request.port_id, request.network_id, request.state or AdminState.DOWN, request.state),
             )
 
-        return change
+        def delete_port(db: sqlite3.Connection) -> None:
+            for table in ("interfaces", "ports"):
+                db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
 
-    def _apply(
-        self,
-        action: PluginAction,
-        request: PluginRequest,
-        change: Callable[[sqlite3.Connection], dict[str, str] | None],
-    ) -> dict[str, str] | None:
+        def plug_interface(db: sqlite3.Connection) -> None:
+            # One attachment per port: plugging replaces whatever the port had.
+            db.execute(
+                "INSERT OR REPLACE INTO interfaces (port_id, network_id, iface_id, host) VALUES (?, ?, ?, ?)",
+                (request.port_id, request.network_id, request.iface_id, request.host),
+            )
+
+        def unplug_interface(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM interfaces WHERE port_id = ?", (request.port_id,))
+
+        return {
+            PluginAction.CREATE_NETWORK: create_network,
+            PluginAction.DELETE_NETWORK: delete_network,
+            PluginAction.CREATE_PORT: set_port_state,
+            PluginAction.UPDATE_PORT: set_port_state,
+            PluginAction.DELETE_PORT: delete_port,
+            PluginAction.PLUG_INTERFACE: plug_interface,
+            PluginAction.UNPLUG_INTERFACE: unplug_interface,
+        }[action]
+
+    def _apply(self, action: PluginAction, request: PluginRequest) -> dict[str, str] | None:
         self._sleep()
+        self._admit(action, request)
+        return self.store.apply_once(request, action, self._change(action, request))
+
+    def _admit(self, action: PluginAction, request: PluginRequest) -> None:
+        """Raise the fault, injected by name or at random, that this call is due to fail with."""
         InjectedFaults.from_name(request.network_name).raise_if_due(
             self.store, self.name, request, action, removal=action in REMOVALS
         )
@@ -199,7 +243,6 @@ class FakePlugin(Plugin):
                 f"fake plugin: random transient failure of {action} (fake_transient_failure_rate"
                 f" {self.settings.fake_transient_failure_rate})"
             )
-        return self.store.apply_once(request, action, change)
 
     def _sleep(self) -> None:
         if self.settings.fake_latency_ms:

@@ -121,25 +121,52 @@ class PluginStore:
         ledger already holds them, `change` is not run and the result recorded then is returned.
         An exception from `change` rolls everything back: nothing applied, nothing recorded."""
         with self.transaction() as db:
-            row = db.execute(
-                "SELECT result FROM ledger WHERE request_id = ? AND action = ?",
-                (request.request_id, action),
-            ).fetchone()
-            if row is not None:
-                return None if row[0] is None else json.loads(row[0])
-            result = change(db)
-            db.execute(
-                "INSERT INTO ledger (request_id, action, resource_id, applied_at, result)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    request.request_id,
-                    action,
-                    resource_id_of(request, action),
-                    datetime.now(UTC).isoformat(),
-                    None if result is None else json.dumps(result),
-                ),
-            )
-            return result
+            return self._apply_in(db, request, action, change)
+
+    def apply_many_once(
+        self, entries: list[tuple[PluginRequest, str, Callable[[sqlite3.Connection], dict[str, str] | None]]]
+    ) -> list[dict[str, str] | None | Exception]:
+        """`apply_once` for many (request, action, change) in one transaction (one commit for a
+        batch chunk). Each entry runs under its own savepoint: one whose `change` raises is rolled
+        back alone and its exception is returned in its place."""
+        results: list[dict[str, str] | None | Exception] = []
+        if not entries:
+            return results
+        with self.transaction() as db:
+            for request, action, change in entries:
+                db.execute("SAVEPOINT entry")
+                try:
+                    results.append(self._apply_in(db, request, action, change))
+                except Exception as error:  # noqa: BLE001 - handed back to the caller, per entry
+                    db.execute("ROLLBACK TO entry")
+                    results.append(error)
+                db.execute("RELEASE entry")
+        return results
+
+    def _apply_in(
+        self,
+        db: sqlite3.Connection,
+        request: PluginRequest,
+        action: str,
+        change: Callable[[sqlite3.Connection], dict[str, str] | None],
+    ) -> dict[str, str] | None:
+        row = db.execute(
+            "SELECT result FROM ledger WHERE request_id = ? AND action = ?", (request.request_id, action)
+        ).fetchone()
+        if row is not None:
+            return None if row[0] is None else json.loads(row[0])
+        result = change(db)
+        db.execute(
+            "INSERT INTO ledger (request_id, action, resource_id, applied_at, result) VALUES (?, ?, ?, ?, ?)",
+            (
+                request.request_id,
+                action,
+                resource_id_of(request, action),
+                datetime.now(UTC).isoformat(),
+                None if result is None else json.dumps(result),
+            ),
+        )
+        return result
 
     def count_attempt(self, request_id: str, action: str) -> int:
         """Count one more call of (request_id, action); return how many there have been, this one included."""

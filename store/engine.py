@@ -5,9 +5,10 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 import store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store.schema import check_schema, upgrade_schema
 
 
 def make_engine(url: str) -> Engine:
@@ -18,7 +19,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # Timestamps are UTC whatever the server's TimeZone: naive values read back mean UTC.
+    return create_engine(
+        url, pool_size=20, max_overflow=20, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -31,11 +35,31 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Apply the schema migrations (store/migrations) to the engine's database."""
+    upgrade_schema(engine.url.render_as_string(hide_password=False))
+
+
+def engine_for(url: str, auto_migrate: bool | None = None) -> Engine:
+    """The process's one engine for `url`. On first use, with `auto_migrate` (default:
+    NETPROV_AUTO_MIGRATE) the schema is migrated to the newest revision; without, a database that
+    is not at the newest revision raises SchemaOutOfDate, so no process runs on a schema it does
+    not know."""
+    if auto_migrate is None:
+        from netprov.settings import get_settings
+
+        auto_migrate = get_settings().auto_migrate
+    return _ready_engine(url, auto_migrate)
 
 
 @lru_cache
-def engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    create_schema(engine)
-    return engine
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+@lru_cache
+def _ready_engine(url: str, auto_migrate: bool) -> Engine:
+    if auto_migrate:
+        upgrade_schema(url)
+    else:
+        check_schema(url)
+    return _engine(url)

@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from netprov.status import PROVISIONING, ResourceType
 from netprov.workflow_io import NetworkSnapshot, Projection
+from store import events
 from store.tables import NetworkRow, OperationRow, PortRow, utcnow
 
 _TABLES = {ResourceType.NETWORK: NetworkRow, ResourceType.PORT: PortRow}
@@ -32,6 +33,8 @@ def apply_projection(engine: Engine, projection: Projection, extra: dict[str, An
         where.append(table.applied_seq < projection.seq)
     with Session(engine) as session:
         result = session.execute(update(table).where(*where).values(**values))
+        if result.rowcount > 0:
+            events.record_state(session, projection.resource_type, projection.resource_id)
         session.commit()
         return result.rowcount > 0
 
@@ -47,7 +50,9 @@ def remove_resource(engine: Engine, resource_type: str, resource_id: str) -> Non
     """Delete a deprovisioned resource's row and its outbox entries."""
     table = table_for(resource_type)
     with Session(engine) as session:
-        session.execute(delete(table).where(table.id == resource_id))
+        removed = session.execute(delete(table).where(table.id == resource_id).returning(*table.__table__.c)).first()
+        if removed is not None:
+            events.record_state(session, resource_type, resource_id, removed=removed)
         session.execute(delete(OperationRow).where(OperationRow.resource_id == resource_id))
         session.commit()
 

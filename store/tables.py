@@ -8,7 +8,7 @@ pending the resource shows PROVISIONING with `progress` (what the workflow is do
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -66,7 +66,8 @@ class OperationRow(SQLModel, table=True):
 
     __tablename__ = "operations"
 
-    op_id: str = Field(primary_key=True, max_length=36)
+    # A UUID, or `<resource id>:create` for a create with an Idempotency-Key.
+    op_id: str = Field(primary_key=True, max_length=64)
     resource_type: str = Field(max_length=16)
     resource_id: str = Field(index=True, max_length=36)
     tenant_id: str = Field(max_length=255)
@@ -75,6 +76,46 @@ class OperationRow(SQLModel, table=True):
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     delivered: bool = Field(default=False, index=True)
     accepted_at: datetime = Field(default_factory=utcnow)
+
+
+class BatchRow(SQLModel, table=True):
+    """A batch request (store/batches.py). `started` turns True once its workflow run for
+    `generation` is started: the outbox sweeper starts batches left unstarted by a crash."""
+
+    __tablename__ = "batches"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(index=True, max_length=255)
+    status: str = Field(max_length=16)
+    started: bool = Field(default=False, index=True)
+    cancel_requested: bool = False
+    generation: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BatchItemRow(SQLModel, table=True):
+    """One network, port or attachment of a batch, and the operation (`op_id`, `op_seq` of its
+    resource) the batch applies for it."""
+
+    __tablename__ = "batch_items"
+
+    batch_id: str = Field(primary_key=True, max_length=36)
+    position: int = Field(primary_key=True)
+    kind: str = Field(max_length=16)
+    kind_index: int
+    ref: str = Field(max_length=255)
+    # The network or port the item makes (an attachment's port).
+    resource_id: str = Field(index=True, max_length=36)
+    # A port's network, an attachment's interface id and host.
+    network_id: str | None = Field(default=None, max_length=36)
+    iface_id: str | None = Field(default=None, max_length=255)
+    host: str | None = Field(default=None, max_length=255)
+    op_id: str = Field(max_length=64)
+    op_seq: int
+    status: str = Field(max_length=16)
+    error: str | None = None
+    attempts: int = 0
 
 
 class TokenRow(SQLModel, table=True):
@@ -98,3 +139,26 @@ class IdempotencyRow(SQLModel, table=True):
     resource_type: str = Field(max_length=16)
     resource_id: str = Field(max_length=36)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class EventRow(SQLModel, table=True):
+    """Live status events (store/events.py, GET .../events): appended in the transaction that
+    changes a resource's row, pruned by age and count, never updated. `id` only grows and is never
+    reused (AUTOINCREMENT on SQLite, an identity sequence on PostgreSQL): it is the SSE event id."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_tenant_id_id", "tenant_id", "id"),
+        Index("ix_events_resource_id_id", "resource_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=255)
+    # network | port | attachment; an attachment's resource_id is its port's id.
+    resource_type: str = Field(max_length=16)
+    resource_id: str = Field(max_length=36)
+    # status | link_status | deleted
+    kind: str = Field(max_length=16)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

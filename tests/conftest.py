@@ -5,18 +5,20 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from api.app import create_app
 from devstack.temporal_server import TemporalDevServer, free_port
 from netprov.settings import Settings
+from store.schema import scratch_database
 from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker
 
 ADMIN_SECRET = "test-admin-secret"
@@ -35,10 +37,42 @@ def temporal_server(data_dir: Path):
     server.stop()
 
 
+POSTGRES_SERVER_URL = os.environ.get("NETPROV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
 @pytest.fixture(scope="session")
-def settings(data_dir: Path, temporal_server: TemporalDevServer) -> Settings:
+def postgres_server() -> str:
+    """The PostgreSQL server (NETPROV_TEST_POSTGRES_URL) tests create scratch databases on. Unreachable:
+    the tests that need it are skipped, except under CI=true, where they fail."""
+    try:
+        with scratch_database(POSTGRES_SERVER_URL, "netprov_ping"):
+            pass
+    except OperationalError as error:
+        message = f"PostgreSQL at {POSTGRES_SERVER_URL} unreachable: {str(error).splitlines()[0]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return POSTGRES_SERVER_URL
+
+
+@pytest.fixture(scope="session")
+def database_url(request, data_dir: Path) -> Iterator[str]:
+    """SQLite under the session dir; with NETPROV_TEST_DATABASE=postgres a fresh PostgreSQL database."""
+    backend = os.environ.get("NETPROV_TEST_DATABASE", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite:///{data_dir / 'netprov.db'}"
+    elif backend == "postgres":
+        with scratch_database(request.getfixturevalue("postgres_server")) as url:
+            yield url
+    else:
+        raise pytest.UsageError(f"NETPROV_TEST_DATABASE must be sqlite or postgres, not {backend!r}")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, database_url: str, temporal_server: TemporalDevServer) -> Settings:
     return Settings(
         data_dir=data_dir,
+        database_url=database_url,
         temporal_address=temporal_server.target,
         admin_token=ADMIN_SECRET,
         temporal_ui_url="http://127.0.0.1:8233",
@@ -119,9 +153,9 @@ class Api:
 
     async def gone(self, path: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while (await self.request("GET", path)).status_code != 404:
+        while (response := await self.request("GET", path)).status_code != 404:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{path} still exists after {timeout}s")
+                raise AssertionError(f"{path} still exists after {timeout}s: {response.text}")
             await asyncio.sleep(0.1)
 
 

@@ -1,4 +1,10 @@
-"""`python -m worker` runs the central worker; `python -m worker --host H` the agent of host H."""
+"""`python -m worker` runs the central worker; `python -m worker --host H` the agent of host H.
+
+SIGTERM (or Ctrl-C) stops polling for new tasks and lets the activities in flight finish (up to
+worker.build.GRACEFUL_SHUTDOWN) before the process exits 0: no plugin call is cut halfway, and the
+workflow goes on with the next worker to poll. With NETPROV_WORKER_METRICS_PORT set, Prometheus
+metrics are served on that port (worker/metrics.py).
+"""
 
 import argparse
 import asyncio
@@ -6,14 +12,23 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
+from temporalio.common import MetricMeter
+
+from netprov.logging_setup import configure_logging
 from netprov.settings import get_settings
 from netprov.temporal_connection import connect
 from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker, host_agent
+from worker.metrics import WorkerTelemetry, metrics_runtime
+
+log = logging.getLogger("netprov.worker")
 
 
 async def main(host: str | None) -> None:
     settings = get_settings()
-    client = await connect(settings)
+    runtime = metrics_runtime(settings)
+    options = {"runtime": runtime} if runtime else {}
+    telemetry = WorkerTelemetry(runtime.metric_meter if runtime else MetricMeter.noop)
+    client = await connect(settings, interceptors=[telemetry], **options)
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
         worker = host_agent(client, settings, host, executor) if host else central_worker(client, settings, executor)
         stop = asyncio.Event()
@@ -21,16 +36,26 @@ async def main(host: str | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with worker:
-            logging.getLogger("netprov.worker").info("worker on task queue %s started", worker.task_queue)
+            log.info(
+                "worker on task queue %s started",
+                worker.task_queue,
+                extra={"task_queue": worker.task_queue, "metrics_port": settings.worker_metrics_port or None},
+            )
             await stop.wait()
+            log.info("stop requested: finishing activities in flight, then exiting")
         # Leaving the context shuts the worker down gracefully: in-flight activities finish first.
+    log.info("worker stopped")
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", help="run as the agent of this hypervisor host")
+    return parser
 
 
 def run() -> None:
-    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__)
-    parser.add_argument("--host", help="run as the agent of this hypervisor host")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args()
+    configure_logging(f"agent-{args.host}" if args.host else "worker", get_settings())
     asyncio.run(main(args.host))
 
 

@@ -119,6 +119,16 @@ class NetworkWorkflow(ResourceLoop):
         self.status_reason = "deleting"
         self.step = "waiting for its ports to be deleted"
         await self._answer_watchers(NetworkSettled(self.resource_id, NetworkStatus.ERROR.value, "network is being deleted"))
+        # Added after v0.1 shipped: runs recorded before it replay without this activity.
+        if op.port_ids and workflow.patched("network-delete-progress"):
+            await record(
+                Projection(
+                    self.resource_type,
+                    self.resource_id,
+                    op.seq,
+                    {"progress": f"deleting: waiting for {len(op.port_ids)} port(s) to be deleted first"},
+                )
+            )
         await self._wait_for_ports(op.port_ids)
         self.step = PluginAction.DELETE_NETWORK.value
         try:
@@ -168,4 +178,4 @@ class NetworkWorkflow(ResourceLoop):
         )
 
     def _target(self, op: Operation) -> ActionTarget:
-        return ActionTarget(self.resource_type, self.resource_id, op.seq)
+        return ActionTarget(self.resource_type, self.resource_id, op.seq, cancelled=lambda: self.cancel_requested)

@@ -1,5 +1,7 @@
 """Running one plugin action as its steps, with compensation when a step fails."""
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -32,6 +34,10 @@ class ActionTarget:
     resource_type: str
     resource_id: str
     seq: int
+    # True once a DELETE has cancelled the operation this action serves. Checked between steps:
+    # an activity attempt that completes although its cancellation was requested returns its
+    # result (the SDK swallows the task's cancellation), so the remaining steps must be stopped here.
+    cancelled: Callable[[], bool] = lambda: False
 
 
 async def run_action(
@@ -42,11 +48,15 @@ async def run_action(
     on_success: Projection | None = None,
 ) -> dict[str, str]:
     """Run the steps of `action`; on failure undo the completed ones in reverse, then raise
-    ActionFailed. `on_success` is written by the last step's activity when it succeeds."""
+    ActionFailed. `on_success` is written by the last step's activity when it succeeds. When
+    `target.cancelled()`, no further step starts and asyncio.CancelledError is raised without
+    compensation: the DELETE that cancelled the action removes every trace (plugin contract)."""
     steps = plan.steps[action.value]
     completed: list[StepSpec] = []
     data: dict[str, str] = {}
     for index, step in enumerate(steps, start=1):
+        if _stop_for_cancel(target):
+            raise asyncio.CancelledError(f"{action.value} cancelled before {step.name}")
         step_request = replace(request, request_id=f"{request.request_id}:{step.name}")
         step_input = StepInput(
             request=step_request,
@@ -62,11 +72,18 @@ async def run_action(
         try:
             result = await _execute(plan, step, step_input, plan.max_attempts)
         except ActivityError as error:
+            if _stop_for_cancel(target):
+                raise asyncio.CancelledError(f"{action.value} cancelled during {step.name}") from error
             await _compensate(plan, completed, request, target)
             raise ActionFailed(_describe(step.name, error, plan.max_attempts)) from error
         completed.append(step)
         data.update(result.data)
     return data
+
+
+def _stop_for_cancel(target: ActionTarget) -> bool:
+    # Added after v0.1 shipped: runs recorded before it went on with the remaining steps.
+    return target.cancelled() and workflow.patched("stop-steps-on-cancel")
 
 
 async def _compensate(plan: PluginPlan, completed: list[StepSpec], request: PluginRequest, target: ActionTarget) -> None:

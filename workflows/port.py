@@ -228,9 +228,10 @@ class PortWorkflow(ResourceLoop):
             )
         )
         try:
-            await workflow.get_external_workflow_handle(network_workflow_id(self.input.network_id)).signal(
-                "watch", self.resource_id
-            )
+            with self.not_cancellable():
+                await workflow.get_external_workflow_handle(network_workflow_id(self.input.network_id)).signal(
+                    "watch", self.resource_id
+                )
         except Exception:  # noqa: BLE001 - the network's workflow is not running: it has settled
             snapshot: NetworkSnapshot = await workflow.execute_activity(
                 "db_read_network",
@@ -265,6 +266,15 @@ class PortWorkflow(ResourceLoop):
             await self._fail(op, failure.reason)
             return
         self.set_status(self.state, None)
+
+    async def cancelled(self, op: Operation, reason: str) -> None:
+        """An operator cancelled `op`: a cancelled plug fails the attachment only, anything else the port."""
+        if op.kind == OpKind.ATTACH and self.status != PortStatus.ERROR and self.attachment is not None:
+            self.attachment.status = AttachmentStatus.ERROR.value
+            fields = {"link_status": LinkStatus.DOWN.value, "link_status_string": reason}
+            await self._settle(op, {"attachment_status": AttachmentStatus.ERROR.value, "attachment_reason": reason, **fields})
+            return
+        await self._fail(op, reason)
 
     async def _fail(self, op: Operation, reason: str) -> None:
         self.set_status(PortStatus.ERROR, reason)
@@ -301,4 +311,4 @@ class PortWorkflow(ResourceLoop):
         )
 
     def _target(self, op: Operation) -> ActionTarget:
-        return ActionTarget(self.resource_type, self.resource_id, op.seq)
+        return ActionTarget(self.resource_type, self.resource_id, op.seq, cancelled=lambda: self.cancel_requested)

@@ -7,14 +7,18 @@ many operations continues as new.
 """
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from netprov.naming import SA_STATUS
     from netprov.operations import OpKind, Operation
+    from netprov.status import ERROR
     from netprov.workflow_io import Projection, WaitApplied
     from workflows.op_queue import OpQueue
 
@@ -51,6 +55,11 @@ class ResourceLoop:
     status_reason: str | None
     use_search_attributes: bool = True
     deleted: bool = False
+    # Set while a DELETE cancels the operation in flight; plugin actions stop between steps.
+    cancel_requested: bool = False
+    # The operation being applied, and an operator's cancel of it (signal `cancel_operation`).
+    in_flight: Operation | None = None
+    operator_cancel: str | None = None
     ops_this_run: int = 0
 
     async def drain(self) -> None:
@@ -63,6 +72,17 @@ class ResourceLoop:
             self.ops_this_run += 1
             if not self.deleted and (self.ops_this_run >= OPS_PER_RUN or workflow.info().is_continue_as_new_suggested()):
                 workflow.continue_as_new(self.carry_over())
+
+    uncancellable: int = 0
+
+    @contextmanager
+    def not_cancellable(self) -> Iterator[None]:
+        """A section a DELETE waits for instead of cancelling (signals to other workflows)."""
+        self.uncancellable += 1
+        try:
+            yield
+        finally:
+            self.uncancellable -= 1
 
     async def apply(self, op: Operation) -> None:
         raise NotImplementedError
@@ -101,20 +121,51 @@ class ResourceLoop:
             await self.apply(op)
             return
         task = asyncio.create_task(self.apply(op))
-        await workflow.wait_condition(lambda: task.done() or self.queue.has_delete())
+        self.in_flight, self.operator_cancel = op, None
+        await workflow.wait_condition(lambda: task.done() or self.queue.has_delete() or self.operator_cancel is not None)
+        self.in_flight = None
         if task.done():
             await task
             return
         # A DELETE was accepted: it cancels the provisioning in flight and everything queued before it.
+        # (Or an operator cancelled the operation in flight: it alone stops.)
+        self.cancel_requested = True
+        # Cancelling a task while it awaits a signal to another workflow breaks the SDK's state
+        # machine (a cancel for a signal the server may already have resolved): let it finish.
+        await workflow.wait_condition(lambda: task.done() or self.uncancellable == 0)
         task.cancel()
+        finished = False
         try:
             await task
-        except asyncio.CancelledError:
-            pass
+            finished = True
+        except BaseException as error:  # noqa: BLE001 - only the cancellation we asked for is expected
+            # An activity cancelled under the task surfaces as ActivityError(CancelledError).
+            if not is_cancelled_exception(error):
+                raise
+        finally:
+            self.cancel_requested = False
+        if self.operator_cancel is not None and not self.queue.has_delete():
+            reason, self.operator_cancel = self.operator_cancel, None
+            if not finished:
+                await self.cancelled(op, reason)
+            return
         delete = self.queue.skip_to_delete()
         if delete is not None:
             await self.apply(delete)
             self.queue.done(delete.seq)
+
+    @workflow.signal
+    def cancel_operation(self, reason: str) -> None:
+        """An operator cancels the operation in flight (never a DELETE): it stops and ends in ERROR
+        with `reason` (`cancelled`); operations queued after it still apply. Ignored when nothing
+        is in flight. Plugin changes already made stay: RETRY re-applies, DELETE removes them."""
+        if self.in_flight is not None:
+            self.operator_cancel = reason
+
+    async def cancelled(self, op: Operation, reason: str) -> None:
+        """Record that the operator cancelled `op`: the resource is in ERROR with `reason`."""
+        self.set_status(ERROR, reason)
+        await record(Projection(self.resource_type, self.resource_id, op.seq, {"status": ERROR, "status_reason": reason}, final=True))
 
     @workflow.update
     async def wait_applied(self, wait: WaitApplied) -> int:

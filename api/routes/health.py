@@ -5,12 +5,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 
+from api.deps import allow_query
+from api.problems import ERROR_RESPONSES
 from netprov.resources import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health, "description": "A part is down"}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    dependencies=[allow_query()],
+    responses={503: {"model": Health, "description": "A part is down"}, 400: ERROR_RESPONSES[400]},
+)
 async def healthz(request: Request):
     state = request.app.state
     temporal = "ok" if await state.gateway.healthy() else "unreachable"

@@ -1,6 +1,6 @@
 """/v1.1/tenants/{tenant_id}/networks"""
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 from sqlalchemy import case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -14,11 +14,12 @@ from api.deps import (
     TenantCallerDep,
     allow_query,
     strict_handling,
+    tenant_caller,
 )
 from api.lookups import network_of
 from api.outbox import accept, void
 from api.problems import ERROR_RESPONSES, BadRequest, NetworkInUse, ResourceNotAvailable
-from api.query import detail_flag, status_filter
+from api.query import DetailQuery, StatusQuery, detail_flag, status_filter
 from api.views import network_body, network_path, network_summary
 from api.write_flow import deliver, preference_applied, require_engine, wait_applied
 from netprov.operations import OpKind
@@ -28,25 +29,44 @@ from plugins.registry import UnknownPluginError, plugin_class
 from store.projection import effective_status
 from store.tables import IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
 
-router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/networks", tags=["networks"], responses=ERROR_RESPONSES)
+# The token and the tenant are checked before anything else about the request (query, body, ids).
+router = APIRouter(
+    prefix="/v1.1/tenants/{tenant_id}/networks",
+    tags=["networks"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(tenant_caller)],
+)
 NETWORK = ResourceType.NETWORK.value
 
 
 @router.get("", response_model=NetworksResponse, dependencies=[allow_query("detail", "status")])
-def list_networks(tenant_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep, request: Request):
-    detail = detail_flag(request)
-    wanted = status_filter(request, NetworkStatus)
+def list_networks(
+    tenant_id: str,
+    caller: TenantCallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    detail: DetailQuery = None,
+    status: StatusQuery = None,
+):
+    full = detail_flag(detail)
+    wanted = status_filter(status, NetworkStatus)
     query = select(NetworkRow).where(NetworkRow.tenant_id == tenant_id).order_by(NetworkRow.created_at, NetworkRow.id)
     if wanted:
         effective = case((NetworkRow.accepted_seq > NetworkRow.applied_seq, PROVISIONING), else_=NetworkRow.status)
         query = query.where(effective.in_(wanted))
     rows = session.execute(query).scalars().all()
-    if detail:
+    if full:
         return {"networks": [network_body(r, settings) for r in rows]}
     return {"networks": [network_summary(r) for r in rows]}
 
 
-@router.post("", status_code=202, response_model=NetworkResponse, dependencies=[allow_query()])
+@router.post(
+    "",
+    status_code=202,
+    response_model=NetworkResponse,
+    dependencies=[allow_query()],
+    responses={201: {"model": NetworkResponse, "description": "Settled within `Prefer: wait`, or an idempotent replay of a settled one"}},
+)
 async def create_network(
     tenant_id: str,
     body: NetworkCreateRequest,
@@ -138,7 +158,13 @@ def rename_network(
     return response
 
 
-@router.delete("/{network_id}", status_code=204, response_class=Response, dependencies=[allow_query()])
+@router.delete(
+    "/{network_id}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[allow_query()],
+    responses={202: {"description": "Accepted: deprovisioning runs, then the network disappears"}},
+)
 async def delete_network(
     tenant_id: str,
     network_id: str,
@@ -150,7 +176,7 @@ async def delete_network(
     """Deletes the network and its ports (none may have an attachment); cancels provisioning."""
     row = network_of(session, tenant_id, network_id)
     if row.deleting:
-        return _deleting_response(prefs)
+        return await _already_deleting(gateway, session.get_bind(), row, prefs)
     attached = session.execute(
         select(exists().where(PortRow.network_id == row.id, PortRow.attachment_id.is_not(None)))
     ).scalar()
@@ -163,7 +189,7 @@ async def delete_network(
     ).rowcount
     if not claimed:
         session.rollback()
-        return _deleting_response(prefs)
+        return await _already_deleting(gateway, engine, row, prefs)
     ports = session.execute(
         select(PortRow.id).where(PortRow.network_id == row.id, PortRow.deleting == False)  # noqa: E712
     ).scalars().all()
@@ -201,8 +227,11 @@ def _gone(engine, network_id: str) -> bool:
         return session.get(NetworkRow, network_id) is None
 
 
-def _deleting_response(prefs) -> Response:
-    response = Response(status_code=202)
+async def _already_deleting(gateway, engine, row: NetworkRow, prefs) -> Response:
+    """A DELETE repeated while an earlier one runs: 202, or 204 once the network is gone (with
+    `Prefer: wait`, waiting for it like the first DELETE)."""
+    await wait_applied(gateway, engine, NETWORK, row.id, max(row.accepted_seq, 1), prefs)
+    response = Response(status_code=204 if _gone(engine, row.id) else 202)
     preference_applied(response, prefs)
     return response
 

@@ -1,15 +1,18 @@
 """/v1.1/tokens: issued and revoked by an admin; a token may also revoke itself."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import delete
 
 from api.auth import issue_token
-from api.deps import CallerDep, SessionDep, allow_query
+from api.deps import CallerDep, SessionDep, allow_query, get_caller
 from api.problems import ERROR_RESPONSES, BadRequest, TokenNotFound
 from netprov.resources import TokenBody, TokenCreateRequest, TokenResponse
 from store.tables import TokenRow
 
-router = APIRouter(prefix="/v1.1/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
+# The token is checked before anything else about the request (query, body, ids).
+router = APIRouter(
+    prefix="/v1.1/tokens", tags=["tokens"], responses=ERROR_RESPONSES, dependencies=[Depends(get_caller)]
+)
 
 
 @router.post("", status_code=201, response_model=TokenResponse, dependencies=[allow_query()])

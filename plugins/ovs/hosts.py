@@ -58,6 +58,7 @@ __all__ = [
     "trunk_device",
     "validate_host",
     "vsctl_prefix",
+    "vswitchd_running",
 ]
 
 
@@ -150,6 +151,12 @@ def host_running(host: str, data_dir: Path | str) -> bool:
     """True when host H's ovsdb-server and ovs-vswitchd both run (started from this data dir)."""
     files = host_files(host, data_dir)
     return _daemon_pid(files.ovsdb_pid) is not None and _daemon_pid(files.vswitchd_pid) is not None
+
+
+def vswitchd_running(host: str, data_dir: Path | str) -> bool:
+    """True when host H's ovs-vswitchd runs. OVSDB alone cannot tell: the columns vswitchd writes
+    (link_state, ...) keep their last values after it died."""
+    return _daemon_pid(host_files(host, data_dir).vswitchd_pid) is not None
 
 
 def running_hosts(data_dir: Path | str) -> list[str]:
@@ -245,6 +252,9 @@ def _start_host(host: str, data_dir: Path | str) -> None:
             vswitchd = None
         if vswitchd is None:
             linux.netns_add(netns)
+            # A host's own links (trunk ends, VM taps) are switch ports, not hosts: without this the
+            # kernel sends IPv6 solicitations from them, which the peer trunk drops with a warning.
+            linux.disable_ipv6(netns)
             files.vswitchd_ctl.unlink(missing_ok=True)
             linux.run(
                 [

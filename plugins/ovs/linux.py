@@ -131,6 +131,14 @@ def netns_add(name: str) -> None:
     run(["ip", "-n", name, "link", "set", "lo", "up"])
 
 
+def disable_ipv6(netns: str) -> None:
+    """No IPv6 on links created in `netns` from now on (and on those already there)."""
+    for scope in ("default", "all"):
+        path = f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6"
+        # /proc/sys/net shows the namespace of the process reading it; no such file without IPv6.
+        run(["ip", "netns", "exec", netns, "sh", "-c", f"test ! -e {path} || echo 1 > {path}"], check=False)
+
+
 def netns_delete(name: str) -> None:
     if netns_exists(name):
         run(["ip", "netns", "delete", name], check=False)

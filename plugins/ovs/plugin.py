@@ -202,13 +202,16 @@ class OvsPlugin(Plugin):
     def apply_port_state(self, request: PluginRequest) -> None:
         """Step 2 of UPDATE_PORT, on the agent of the port's attachment: the bound interface follows
         the port's admin state (DOWN isolates it, ACTIVE puts it back on its VLAN)."""
-        if not request.host or not request.iface_id or request.state is None:
-            return
-        host = validate_host(request.host)
+        if not request.iface_id or request.state is None:
+            return  # no attachment: nothing on any host follows this port
+        host, _ = self._attachment(request)
         store = self._host_store(host)
 
         def change(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE bindings SET state = ?, updated_at = ? WHERE port_id = ?", (request.state, _now(), request.port_id))
+            db.execute(
+                "UPDATE bindings SET state = ?, updated_at = ? WHERE port_id = ?",
+                (request.state, _now(), request.port_id),
+            )
 
         store.apply_once(request, APPLY_PORT_STATE, change)
         for binding in self.bindings(host):
@@ -217,8 +220,9 @@ class OvsPlugin(Plugin):
 
     def link_status(self, request: PluginRequest) -> LinkReport:
         """What host `request.host`'s switch and kernel report, evaluated on that host: UP only when
-        the interface exists there, the port is admin ACTIVE, the interface carries the network's VLAN
-        and its link is up. UNKNOWN when the host's Open vSwitch does not answer."""
+        the interface exists there, the switch forwards (ovs-vswitchd runs), the port is admin ACTIVE,
+        the interface carries the network's VLAN and its link is up. UNKNOWN when the host's ovsdb
+        does not answer."""
         if not request.iface_id:
             return LinkReport(LinkStatus.DOWN, NO_ATTACHMENT)
         host, iface_id = self._attachment(request)
@@ -229,6 +233,8 @@ class OvsPlugin(Plugin):
             return LinkReport(LinkStatus.UNKNOWN, f"Open vSwitch on host {host} not reachable")
         if port is None:
             return LinkReport(LinkStatus.DOWN, f"interface-id {iface_id} not found on host {host}")
+        if not switch.forwarding():
+            return LinkReport(LinkStatus.DOWN, f"ovs-vswitchd not running on host {host}")
         binding = self.binding(host, iface_id)
         if binding is not None and binding.port_id != request.port_id:
             binding = None
@@ -238,9 +244,11 @@ class OvsPlugin(Plugin):
         vlan = binding.vlan if binding else self._network_vlan(request)
         if vlan is None:
             return LinkReport(LinkStatus.DOWN, "network not AVAILABLE")
-        if port.tag != vlan or port.protected:
+        if port.tag != vlan:
             found = "none" if port.tag is None else str(port.tag)
             return LinkReport(LinkStatus.DOWN, f"VLAN tag on host {host} is {found}, expected {vlan}")
+        if port.protected:
+            return LinkReport(LinkStatus.DOWN, f"port isolated on host {host} (protected)")
         if not switch.link_up(port):
             return LinkReport(LinkStatus.DOWN, f"link down on host {host}")
         return LinkReport(LinkStatus.UP)

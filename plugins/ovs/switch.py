@@ -27,7 +27,7 @@ from typing import Any
 
 from plugins.base import PermanentPluginError, TransientPluginError
 from plugins.ovs import linux
-from plugins.ovs.hosts import BRIDGE, VSCTL_TIMEOUT_S, host_netns, vsctl_prefix
+from plugins.ovs.hosts import BRIDGE, VSCTL_TIMEOUT_S, host_netns, vsctl_prefix, vswitchd_running
 from plugins.ovs.linux import CommandError
 
 DEAD_VLAN = 4095
@@ -140,6 +140,10 @@ class VSwitch:
     def kernel_operstate(self, device: str) -> str | None:
         """The kernel's operstate of `device` in this host's namespace, None when it is absent."""
         return linux.operstate(device, host_netns(self.host))
+
+    def forwarding(self) -> bool:
+        """True when this host's ovs-vswitchd runs (checked on the host itself, by its pid file)."""
+        return vswitchd_running(self.host, self.data_dir)
 
     def link_up(self, port: SwitchPort) -> bool:
         """OVS sees the link up and so does the kernel (the VM end of the veth is up too)."""

@@ -1,5 +1,8 @@
 """Host lifecycle on real Open vSwitch: idempotent start, a chain of three, a clean stop."""
 
+import os
+import signal
+
 import pytest
 
 from netprov.status import LinkStatus
@@ -69,3 +72,18 @@ def test_stopped_host_reports_unknown_link(lab, fabric):
     attachment.host = lab.hosts[0]
 
     assert (report.status, report.reason) == (LinkStatus.UNKNOWN, f"Open vSwitch on host {ghost} not reachable")
+
+
+def test_crashed_vswitchd_is_reported_and_start_brings_it_back(lab, fabric):
+    host = lab.hosts[0]
+    network, _ = fabric.network()
+    a = fabric.attach(network, host, fabric.vm(host, "crash-a", "10.32.0.1/24"))
+    fabric.attach(network, lab.hosts[1], fabric.vm(lab.hosts[1], "crash-b", "10.32.0.2/24"))
+    assert fabric.ping(a.iface_id, "10.32.0.2")
+
+    os.kill(_pids(host, lab.data_dir)[1], signal.SIGKILL)  # the ovs-vswitchd this session started
+    assert fabric.link(a).reason == f"ovs-vswitchd not running on host {host}"
+    start_hosts(lab.hosts, lab.data_dir)
+
+    assert fabric.ping(a.iface_id, "10.32.0.2")
+    assert fabric.link(a).status == LinkStatus.UP

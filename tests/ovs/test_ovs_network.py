@@ -114,6 +114,12 @@ def test_tampered_tag_is_reported_and_repaired_by_reconcile(lab, fabric):
     assert fabric.link(a).status == LinkStatus.UP
     assert fabric.ping(a.iface_id, "10.25.0.2")
 
+    # ...or marks it protected.
+    switch.vsctl("set", "Port", port, "protected=true")
+    assert fabric.link(a).reason == f"port isolated on host {first} (protected)"
+    assert [(d.found_protected, d.protected) for d in lab.plugin.reconcile(first)] == [(True, False)]
+    assert fabric.link(a).status == LinkStatus.UP
+
 
 def test_port_admin_down_blocks_traffic(lab, fabric):
     first, second = lab.hosts

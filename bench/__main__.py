@@ -1,0 +1,235 @@
+"""`python -m bench [--quick] [--scenarios NAME ...]`: netprov measured against its targets, in one run.
+
+Starts its own stack on free ports, measures the baselines and the scenarios, prints one JSON document on stdout
+and a human table on stderr, and writes the document to bench/results/latest.json (or --output). Every process it
+started is stopped at the end, also when a scenario fails or the run is interrupted. The exit code is 0 when every
+selected scenario ran (whether or not each target was reached), 1 when one failed, 2 when the stack did not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import baselines, memory, reads, settle, writes
+from bench.context import BenchContext
+from bench.probes import cpu_seconds, machine, machine_busy_seconds
+from bench.projection_watch import ProjectionWatch
+from bench.report import batch_seconds, judge, print_table, progress
+from bench.sizes import FULL, QUICK, SIZES, SMOKE, Size
+from bench.stack import BenchStack
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory")
+
+
+class Interrupted(BaseException):
+    """SIGTERM: unwind like Ctrl-C so every process is stopped."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_const", const=QUICK, dest="size", help="CI-style run, under 2 minutes")
+    mode.add_argument("--smoke", action="store_const", const=SMOKE, dest="size", help="tiny run proving the harness works (tests)")
+    parser.add_argument(
+        "--scenarios", nargs="+", metavar="NAME", default=list(SCENARIOS),
+        help=f"what to run, in this order whatever the order given: {', '.join(SCENARIOS)} (commas also separate)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the JSON document (default {RESULTS})")
+    parser.add_argument("--keep", action="store_true", help="keep the run's data directory and logs")
+    parser.add_argument("--data-dir", type=Path, help="data directory of the run (default: a fresh temporary one)")
+    args = parser.parse_args(argv)
+    args.size = args.size or FULL
+    names = [n for item in args.scenarios for n in item.split(",") if n]
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    args.scenarios = [n for n in SCENARIOS if n in names]
+    return args
+
+
+def scenario_module(name: str):
+    """Scenarios 3 and 5 live in modules of their own (bench/batch.py, bench/wait_vs_poll.py); scenario 5 falls
+    back to bench/waiting.py when that module is not there."""
+    if name == "batch":
+        return _optional("bench.batch")
+    if name == "wait_vs_poll":
+        return _optional("bench.wait_vs_poll") or importlib.import_module("bench.waiting")
+    return {"writes": writes, "settle": settle, "reads": reads, "memory": memory}[name]
+
+
+def _optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise
+        return None
+
+
+async def call_run(module, ctx: BenchContext) -> dict:
+    """Call `module.run`, passing what its parameters ask for by name (a module written apart from this harness
+    may take the context or just the parts it needs); a synchronous `run` goes to a thread."""
+    run = module.run
+    offered = {
+        "ctx": ctx, "context": ctx, "stack": ctx.stack, "size": ctx.size, "quick": ctx.quick, "watch": ctx.watch,
+        "api_url": ctx.api_url, "base_url": ctx.api_url, "admin_token": ctx.admin_token, "token": ctx.admin_token,
+        "temporal_address": ctx.temporal_address, "data_dir": ctx.stack.data_dir,
+        "database_path": ctx.stack.database_path, "pids": ctx.stack.pids(), "results": ctx.results,
+        "log": ctx.log, "one_post_per_resource_per_s": ctx.results.get("settled_per_s"),
+        # Scenario 3's size, by the names bench/batch.py takes.
+        "networks": ctx.size.batch_networks, "ports": ctx.size.batch_ports,
+        "baseline_ports": ctx.size.batch_baseline_ports,
+    }
+    parameters = inspect.signature(run).parameters
+    kwargs = {name: offered[name] for name in parameters if name in offered}
+    missing = [
+        name for name, p in parameters.items()
+        if name not in offered and p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if missing:
+        raise TypeError(f"{module.__name__}.run needs {missing}, which the harness does not offer")
+    if inspect.iscoroutinefunction(run):
+        return await run(**kwargs)
+    return await asyncio.to_thread(run, **kwargs)
+
+
+async def run_scenarios(ctx: BenchContext, names: list[str], doc: dict) -> None:
+    for name in names:
+        started = time.perf_counter()
+        try:
+            ctx.stack.check_alive()
+            await ctx.watch.drain(ctx.size.drain_timeout)
+            if name == "baselines":
+                progress("baseline (b): direct plugin calls")
+                doc["baselines"]["sync_plugin"] = await asyncio.to_thread(baselines.sync_plugin, ctx)
+                progress("baseline (a): bare Temporal")
+                doc["baselines"]["bare_temporal"] = ctx.results["bare_temporal"] = await baselines.bare_temporal(ctx)
+                continue
+            module = scenario_module(name)
+            if module is None:
+                doc["scenarios"][name] = {"skipped": f"bench/{name}.py is not there yet"}
+                progress(f"{name}: skipped, bench/{name}.py is not there yet")
+                continue
+            progress(f"scenario {name}")
+            result = await call_run(module, ctx)
+            doc["scenarios"][name] = result
+            if name == "settle":
+                ctx.results["settled_per_s"] = (result.get("throughput") or {}).get("settled_per_s")
+            if name == "batch":
+                _compare_batch(result, ctx.results.get("settled_per_s"))
+        except Exception:  # noqa: BLE001 - one failed scenario must not cost the others their figures
+            doc["errors"][name] = traceback.format_exc()
+            progress(f"[red]{name} failed[/red]: {traceback.format_exc(limit=3)}")
+        finally:
+            doc["timings_s"][name] = round(time.perf_counter() - started, 1)
+
+
+def noise(busy_at_start: float | None, own_cpu: float, seconds: float) -> dict:
+    """How much of the machine other processes took during the run: the figures of a run on a busy machine
+    are worth less, and this says how busy it was."""
+    busy = machine_busy_seconds()
+    capacity = (os.cpu_count() or 1) * seconds
+    other = None if busy is None or busy_at_start is None else max(0.0, busy - busy_at_start - own_cpu)
+    return {
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        "run_cpu_s": round(own_cpu, 1),
+        "other_processes_cpu_s": None if other is None else round(other, 1),
+        "other_processes_share_of_machine": None if other is None else round(other / capacity, 3),
+    }
+
+
+def _compare_batch(result: dict, settled_per_s: float | None) -> None:
+    """Scenario 3 against scenario 2: the batch's resources/s over one-POST-per-port settled/s."""
+    seconds, items = batch_seconds({"scenarios": {"batch": result}}), result.get("batch", {}).get("items")
+    if seconds and items and settled_per_s:
+        result["ratio_to_one_post_per_resource"] = round(items / seconds / settled_per_s, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    size: Size = args.size
+    started_wall = datetime.now(UTC)
+    started = time.perf_counter()
+    doc: dict = {
+        "bench": "netprov",
+        "size": size.name,
+        "started_at": started_wall.isoformat(timespec="seconds"),
+        "duration_s": None,
+        "machine": machine(),
+        "setup": {
+            "plugin": "fake, NETPROV_FAKE_LATENCY_MS=0, no injected failures",
+            "temporal": "temporal server start-dev, SQLite file, journal_mode=wal, synchronous=normal",
+            "database": "SQLite file (WAL)",
+            "processes": "python -m api, python -m worker, each its own process; the bench client is a third",
+            "clocks": "time.perf_counter (monotonic); percentiles by linear interpolation",
+        },
+        "sizes": size.as_dict(),
+        "scenarios_run": args.scenarios,
+        "baselines": {},
+        "scenarios": {},
+        "targets": [],
+        "timings_s": {},
+        "errors": {},
+    }
+    busy_at_start = machine_busy_seconds()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    stack = BenchStack(args.data_dir, keep=args.keep)
+    code = 0
+    try:
+        progress(f"starting the stack in {stack.data_dir} ({size.name} run)")
+        try:
+            stack.start()
+        except Exception as error:  # noqa: BLE001 - reported, then everything started is stopped
+            doc["errors"]["stack"] = f"{type(error).__name__}: {error}"
+            progress(f"[red]the stack did not start[/red]: {error}")
+            code = 2
+        else:
+            doc["pids"] = stack.pids()
+            watch = ProjectionWatch(stack.database_path)
+            ctx = BenchContext(stack=stack, size=size, watch=watch)
+            try:
+                asyncio.run(run_scenarios(ctx, args.scenarios, doc))
+            finally:
+                watch.close()
+                own_cpu = sum(filter(None, (cpu_seconds(pid) for pid in stack.pids().values() if pid)))
+                own_cpu += time.process_time() + ctx.results.get("bare_worker_cpu_s", 0.0)
+                doc["noise"] = noise(busy_at_start, own_cpu, time.perf_counter() - started)
+            if doc["errors"]:
+                doc["logs_tail"] = stack.logs_tail()
+                code = 1
+    except (KeyboardInterrupt, Interrupted):
+        doc["errors"]["interrupted"] = "the run was interrupted"
+        code = 130
+    finally:
+        keep = bool(doc["errors"]) and not stack.keep
+        progress("stopping the stack" + (f"; keeping {stack.data_dir} for its logs" if keep else ""))
+        stack.stop(keep=keep)
+        signal.signal(signal.SIGTERM, previous)
+    doc["duration_s"] = round(time.perf_counter() - started, 1)
+    doc["targets"] = judge(doc)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(doc, indent=2) + "\n")
+    print(json.dumps(doc, indent=2), flush=True)
+    print_table(doc)
+    progress(f"written to {args.output}")
+    return code
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

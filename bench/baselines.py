@@ -1,0 +1,140 @@
+"""The two baselines, measured in the same run as the scenarios.
+
+(a) bare Temporal: N workflows, each running one no-op activity, started by a plain temporalio client on the same
+    dev server, run by a worker with the central worker's settings (`bench.bare_worker`) on a task queue of its
+    own. Its completed workflows/s is the engine's limit for one-workflow-per-resource provisioning.
+(b) direct plugin calls: the fake plugin's calls made in this process, no API, no engine: calls/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+
+from bench.bare_workflow import TASK_QUEUE, BenchNoopWorkflow
+from bench.context import BenchContext
+from bench.probes import cpu_seconds
+from bench.stats import rate, summary_ms
+from netprov.operations import PluginRequest
+from netprov.settings import Settings
+from plugins.fake import FakePlugin
+
+READY_TIMEOUT = 60.0
+RESULT_COLLECTORS = 50
+
+
+async def bare_temporal(ctx: BenchContext) -> dict:
+    size = ctx.size
+    child = ctx.stack.start_child("bare-worker", ["-m", "bench.bare_worker", "--task-queue", TASK_QUEUE])
+    try:
+        client = await Client.connect(ctx.temporal_address)
+        run_id = uuid.uuid4().hex[:8]
+        # Ready once the worker completes a workflow; also warms the server's caches for this queue.
+        started = time.perf_counter()
+        await asyncio.wait_for(_one(client, f"bench-bare-{run_id}-warm", 0), READY_TIMEOUT)
+        ctx.log(f"bare worker ready after {time.perf_counter() - started:.1f} s")
+        for i in range(3):
+            await _one(client, f"bench-bare-{run_id}-warm-{i}", i)
+
+        one_at_a_time = []
+        for i in range(size.one_at_a_time):
+            t0 = time.perf_counter()
+            await _one(client, f"bench-bare-{run_id}-single-{i}", i)
+            one_at_a_time.append(time.perf_counter() - t0)
+
+        throughput = await _throughput(client, run_id, size.throughput_count, size.submit_concurrency)
+        return {
+            "what": "workflows of one no-op activity, plain temporalio client, worker with the central worker's settings",
+            "one_at_a_time": summary_ms(one_at_a_time),
+            **throughput,
+        }
+    finally:
+        if child.proc is not None:
+            ctx.results["bare_worker_cpu_s"] = cpu_seconds(child.proc.pid) or 0.0
+        ctx.stack.stop_child(child)
+
+
+async def _one(client: Client, workflow_id: str, value: int) -> int:
+    return await client.execute_workflow(BenchNoopWorkflow.run, value, id=workflow_id, task_queue=TASK_QUEUE)
+
+
+async def _throughput(client: Client, run_id: str, count: int, concurrency: int) -> dict:
+    """Start `count` workflows from `concurrency` submitters; completed/s from first start to last completion."""
+    handles: asyncio.Queue = asyncio.Queue()
+    submitted_at: dict[int, float] = {}
+    completed_at: dict[int, float] = {}
+    next_index = iter(range(count))
+
+    async def submitter() -> None:
+        for i in next_index:
+            submitted_at[i] = time.perf_counter()
+            handle = await client.start_workflow(
+                BenchNoopWorkflow.run, i, id=f"bench-bare-{run_id}-{i}", task_queue=TASK_QUEUE
+            )
+            handles.put_nowait((i, handle))
+
+    async def collector() -> None:
+        while True:
+            i, handle = await handles.get()
+            try:
+                await handle.result()
+                completed_at[i] = time.perf_counter()
+            finally:
+                handles.task_done()
+
+    start = time.perf_counter()
+    collectors = [asyncio.create_task(collector()) for _ in range(RESULT_COLLECTORS)]
+    try:
+        await asyncio.gather(*(submitter() for _ in range(concurrency)))
+        submit_seconds = time.perf_counter() - start
+        await handles.join()
+    finally:
+        for task in collectors:
+            task.cancel()
+    wall = max(completed_at.values()) - start
+    return {
+        "count": count,
+        "submit_concurrency": concurrency,
+        "submit_s": round(submit_seconds, 3),
+        "wall_s": round(wall, 3),
+        "completed_per_s": rate(len(completed_at), wall),
+        "start_to_complete_under_load": summary_ms([completed_at[i] - submitted_at[i] for i in completed_at]),
+    }
+
+
+def sync_plugin(ctx: BenchContext) -> dict:
+    """The fake plugin's calls, made directly, one after the other, on a plugin file of their own."""
+    calls = ctx.size.sync_calls
+    with tempfile.TemporaryDirectory(prefix="plugin-", dir=ctx.stack.data_dir) as tmp:
+        plugin = FakePlugin(Settings(data_dir=Path(tmp), fake_latency_ms=0, fake_transient_failure_rate=0.0))
+        network_id = str(uuid.uuid4())
+        base = PluginRequest(plugin="fake", request_id="", tenant_id="bench", network_id=network_id, network_name="bench")
+        ports = [str(uuid.uuid4()) for _ in range(calls)]
+        results = {}
+
+        def measure(name: str, call) -> None:
+            latencies = []
+            start = time.perf_counter()
+            for i, port_id in enumerate(ports):
+                t0 = time.perf_counter()
+                call(i, port_id)
+                latencies.append(time.perf_counter() - t0)
+            wall = time.perf_counter() - start
+            results[name] = {"calls": calls, "calls_per_s": rate(calls, wall), **summary_ms(latencies)}
+
+        def request(i: int, port_id: str, action: str, **fields) -> PluginRequest:
+            return PluginRequest(**{**vars(base), "request_id": f"{action}-{i}", "port_id": port_id, **fields})
+
+        measure("create_network", lambda i, _p: plugin.create_network(
+            PluginRequest(**{**vars(base), "request_id": f"net-{i}", "network_id": str(uuid.uuid4())})
+        ))
+        plugin.create_network(PluginRequest(**{**vars(base), "request_id": "the-network"}))
+        measure("create_port", lambda i, p: plugin.create_port(request(i, p, "port", state="ACTIVE")))
+        measure("plug_interface", lambda i, p: plugin.plug_interface(request(i, p, "plug", iface_id=f"vif-{i}", host="h1")))
+        measure("link_status", lambda i, p: plugin.link_status(request(i, p, "link", iface_id=f"vif-{i}", host="h1")))
+    return {"what": "fake plugin calls made directly in one thread, no API, no workflow engine", "calls": results}

@@ -1,0 +1,88 @@
+"""How much each mode measures. `full` is what the README's table comes from; `quick` is the CI-style run
+(under 2 minutes); `smoke` is the reduced form the test suite runs to prove the harness works (not the figures)."""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    # Baseline (a) and scenario 2: workflows started / ports created one POST each, and the submit concurrency.
+    throughput_count: int
+    submit_concurrency: int
+    # One resource at a time (baseline latency and scenario 2): samples per resource kind.
+    one_at_a_time: int
+    # Scenario 1: requests per resource kind, per number of concurrent clients.
+    write_levels: tuple[tuple[int, int], ...]
+    # Scenario 4: seeded ports listed, GET samples, list samples (summary and ?detail=true).
+    seeded_ports: int
+    get_samples: int
+    list_samples: int
+    detail_list_samples: int
+    # Baseline (b): plugin calls per action.
+    sync_calls: int
+    # Scenario 5: clients waiting (Prefer: wait) and, then, clients polling.
+    wait_clients: int
+    # Scenario 3: the batch's topology and how many of its ports are also made one POST at a time.
+    batch_networks: int
+    batch_ports: int
+    batch_baseline_ports: int
+    # Longest a drain (every accepted write applied) may take before the run gives up on it.
+    drain_timeout: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SMOKE = Size(
+    name="smoke",
+    throughput_count=20,
+    submit_concurrency=10,
+    one_at_a_time=3,
+    write_levels=((1, 5), (10, 20)),
+    seeded_ports=1_000,
+    get_samples=30,
+    list_samples=3,
+    detail_list_samples=1,
+    sync_calls=50,
+    wait_clients=10,
+    batch_networks=2,
+    batch_ports=20,
+    batch_baseline_ports=10,
+    drain_timeout=60,
+)
+QUICK = Size(
+    name="quick",
+    throughput_count=150,
+    submit_concurrency=10,
+    one_at_a_time=10,
+    write_levels=((1, 30), (10, 60), (50, 100)),
+    seeded_ports=10_000,
+    get_samples=200,
+    list_samples=10,
+    detail_list_samples=3,
+    sync_calls=300,
+    wait_clients=50,
+    batch_networks=10,
+    batch_ports=200,
+    batch_baseline_ports=50,
+    drain_timeout=120,
+)
+FULL = Size(
+    name="full",
+    throughput_count=1_000,
+    submit_concurrency=10,
+    one_at_a_time=50,
+    write_levels=((1, 150), (10, 300), (50, 500)),
+    seeded_ports=10_000,
+    get_samples=1_000,
+    list_samples=30,
+    detail_list_samples=10,
+    sync_calls=2_000,
+    wait_clients=200,
+    batch_networks=10,
+    batch_ports=1_000,
+    batch_baseline_ports=200,
+    drain_timeout=300,
+)
+SIZES = {size.name: size for size in (SMOKE, QUICK, FULL)}

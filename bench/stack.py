@@ -1,0 +1,156 @@
+"""The processes under test, started for one bench run and stopped at its end, whatever happened.
+
+A Temporal dev server on a fresh data directory (SQLite file, WAL, exactly as `make run` starts it) and, as
+subprocesses, `python -m worker` and `python -m api`, configured only through the environment the contract
+names: fake plugin, zero latency, no random failures. Ports are free ports; nothing is shared with a dev stack
+that may be running on the same machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from devstack.stack import Child, DevStackError, stop_children, wait_healthy
+from devstack.temporal_server import TemporalDevServer, free_ports
+from netprov.settings import Settings
+
+# The queue the API sends resource workflows to: the default, since the stack sets no NETPROV_TASK_QUEUE.
+TASK_QUEUE = Settings.model_fields["task_queue"].default
+
+HEALTH_TIMEOUT = 90.0
+
+
+class BenchStack:
+    """Temporal + worker + API for one run. `start()` returns once GET /healthz answers 200; `stop()` is safe to
+    call at any point, also after a failed start, and removes the data directory unless `keep` is set."""
+
+    def __init__(self, data_dir: Path | None = None, *, keep: bool = False) -> None:
+        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="netprov-bench-")).resolve()
+        # A directory the caller named is never removed.
+        self.keep = keep or data_dir is not None
+        self.admin_token = secrets.token_urlsafe(24)
+        temporal_port, self.api_port = free_ports(2)
+        self.temporal = TemporalDevServer(
+            self.data_dir / "temporal", port=temporal_port, headless=True, die_with_parent=True
+        )
+        logs = self.data_dir / "logs"
+        self.worker = Child("worker", ["-m", "worker"], logs / "worker.log")
+        self.api = Child("api", ["-m", "api"], logs / "api.log")
+        self.extra: list[Child] = []
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def database_path(self) -> Path:
+        """The API's SQLite file (NETPROV_DATABASE_URL is left unset, so it lives under the data dir)."""
+        return self.data_dir / "netprov.db"
+
+    @property
+    def temporal_address(self) -> str:
+        return self.temporal.target
+
+    def env(self) -> dict[str, str]:
+        """The environment of every netprov process of the run: the caller's, minus any NETPROV_/TEMPORAL_
+        setting that could change what is measured, plus the run's own."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NETPROV_", "TEMPORAL_"))}
+        env.update(
+            TEMPORAL_ADDRESS=self.temporal.target,
+            NETPROV_DATA_DIR=str(self.data_dir),
+            NETPROV_API_HOST="127.0.0.1",
+            NETPROV_API_PORT=str(self.api_port),
+            NETPROV_ADMIN_TOKEN=self.admin_token,
+            NETPROV_PLUGIN="fake",
+            NETPROV_FAKE_LATENCY_MS="0",
+            NETPROV_FAKE_TRANSIENT_FAILURE_RATE="0",
+            NETPROV_TEMPORAL_UI_URL="http://127.0.0.1:8233",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def pids(self) -> dict[str, int | None]:
+        return {
+            "temporal": self.temporal.pid,
+            "worker": _pid(self.worker),
+            "api": _pid(self.api),
+        }
+
+    def start(self) -> None:
+        """Temporal, then the API (which migrates the fresh database), then the worker; returns once the API is
+        healthy and the worker polls its task queue. Call it outside a running event loop."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.temporal.start(timeout=60)
+        env = self.env()
+        self.api.start(env)
+        wait_healthy(f"{self.api_url}/healthz", [self.api], timeout=HEALTH_TIMEOUT)
+        self.worker.start(env)
+        asyncio.run(self._wait_for_poller(TASK_QUEUE, [self.worker, self.api]))
+
+    async def _wait_for_poller(self, task_queue: str, children: list[Child], timeout: float = HEALTH_TIMEOUT) -> None:
+        """Until some worker polls `task_queue` for workflow tasks; DevStackError if a child dies first."""
+        client = await Client.connect(self.temporal.target)
+        request = DescribeTaskQueueRequest(
+            namespace="default",
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+        deadline = time.monotonic() + timeout
+        while not (await client.workflow_service.describe_task_queue(request)).pollers:
+            for child in children:
+                if child.exit_code is not None:
+                    raise DevStackError(f"{child.name} exited with code {child.exit_code}; last lines of {child.log_path}:\n{child.tail()}")
+            if time.monotonic() > deadline:
+                raise DevStackError(f"no worker polls task queue {task_queue} after {timeout:.0f} s")
+            await asyncio.sleep(0.1)
+
+    def start_child(self, name: str, args: list[str]) -> Child:
+        """Another process of the run (e.g. the bare-Temporal worker), stopped with the stack."""
+        child = Child(name, args, self.data_dir / "logs" / f"{name}.log")
+        child.start(self.env())
+        self.extra.append(child)
+        return child
+
+    def stop_child(self, child: Child) -> None:
+        stop_children([child])
+        if child in self.extra:
+            self.extra.remove(child)
+
+    def check_alive(self) -> None:
+        """Raise when the worker or the API died: figures measured after that would be meaningless."""
+        for child in (self.worker, self.api):
+            code = child.exit_code
+            if child.proc is not None and code is not None:
+                raise RuntimeError(f"{child.name} exited with code {code}; last lines of {child.log_path}:\n{child.tail()}")
+        if not self.temporal.running:
+            raise RuntimeError(f"Temporal exited; {self.temporal.log_path} ends with:\n{self.temporal.log_tail()}")
+
+    def logs_tail(self, lines: int = 20) -> dict[str, str]:
+        return {child.name: child.tail(lines) for child in (self.worker, self.api, *self.extra)} | {
+            "temporal": self.temporal.log_tail(lines)
+        }
+
+    def stop(self, keep: bool = False) -> None:
+        """Stop every process (SIGTERM, then SIGKILL whatever does not stop in time) and remove the data
+        directory unless `keep` (or the stack's own `keep`) says otherwise."""
+        try:
+            stop_children([self.api, *self.extra, self.worker])
+        finally:
+            self.temporal.stop()
+            if not (self.keep or keep):
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _pid(child: Child) -> int | None:
+    return child.proc.pid if child.proc is not None and child.proc.poll() is None else None

@@ -1,0 +1,74 @@
+"""`netprov`: the command line of the netprov API (installed by the project).
+
+    export NETPROV_API_URL=http://127.0.0.1:8000 NETPROV_TOKEN=<secret> NETPROV_TENANT=t1
+    netprov network create web --wait 10
+    netprov port create NETWORK --state ACTIVE
+    netprov attachment create NETWORK PORT --iface vif-1 --host h1 --wait 10
+    netprov watch                      # live table of statuses
+    netprov admin history NETWORK      # operations, workflow runs, events
+
+Every command prints a table, or JSON with --json; API errors print the problem's title and
+detail and exit 1 (see cli.context for the exit codes). All calls go through netprov.client.
+"""
+
+from typing import Annotated
+
+import typer
+
+from cli.admin import admin_app
+from cli.context import DEFAULT_API_URL, CliContext, JsonOpt, cli_context, print_json, reports_errors
+from cli.resources import attachment_app, network_app, port_app, token_app
+from cli.watch import watch
+
+app = typer.Typer(
+    help="netprov: networks, ports and attachments provisioned by durable workflows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    api_url: Annotated[str, typer.Option("--api-url", envvar="NETPROV_API_URL", help="The API's address.")] = DEFAULT_API_URL,
+    token: Annotated[str | None, typer.Option("--token", envvar="NETPROV_TOKEN", help="X-Auth-Token secret.")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", envvar="NETPROV_TENANT", help="Tenant whose resources to use.")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    ctx.obj = CliContext(api_url=api_url, token=token, tenant=tenant, json=json_output)
+
+
+app.add_typer(network_app, name="network")
+app.add_typer(port_app, name="port")
+app.add_typer(attachment_app, name="attachment")
+app.add_typer(token_app, name="token")
+app.add_typer(admin_app, name="admin")
+app.command("watch")(watch)
+
+
+@app.command("health")
+@reports_errors
+def health(ctx: typer.Context, json_output: JsonOpt = False) -> None:
+    """The API's /healthz: its database and workflow engine."""
+    cli = cli_context(ctx, json_output)
+    with cli.client() as api:
+        body = api.health()
+    if cli.json:
+        print_json(body)
+    else:
+        typer.echo(f"status {body.status}: temporal {body.temporal}, database {body.database}")
+
+
+def _mount_vm() -> None:
+    """`netprov vm` (dev VMs on Open vSwitch hosts) lives in cli.vm; absent, the rest still works."""
+    try:
+        from cli.vm import app as vm_app
+    except ImportError:
+        return
+    app.add_typer(vm_app, name="vm")
+
+
+_mount_vm()
+
+if __name__ == "__main__":
+    app()

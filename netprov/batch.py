@@ -1,0 +1,188 @@
+"""Batches: a whole topology (networks, ports on them, attachments on those ports) in one request.
+
+The request and response shapes of `/v1.1/tenants/{t}/batches`, and the wire format between the
+API, the batch workflow and its activities. Items are addressed by `position`: their index in the
+batch (networks first, then ports, then attachments), so the workflow's history carries numbers,
+never the topology itself.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from netprov.resources import Links, Name, StrictModel, Token
+
+MAX_ITEMS = 5000
+"""At most this many items (networks + ports + attachments) in one batch."""
+
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")]
+
+
+class ItemKind(StrEnum):
+    NETWORK = "network"
+    PORT = "port"
+    ATTACHMENT = "attachment"
+
+    @property
+    def plural(self) -> str:
+        return f"{self.value}s"
+
+
+class ItemOutcome(StrEnum):
+    """What a chunk activity reports for an item that did not settle: the workflow runs it again."""
+
+    RETRY = "RETRY"  # transient plugin failure, attempts left
+    BLOCKED = "BLOCKED"  # its network (one not made by this batch) is still being provisioned
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class BatchNetwork(StrictModel):
+    ref: Ref
+    name: Name
+    plugin: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class BatchPort(StrictModel):
+    ref: Ref
+    # A network ref of this batch, or the id of an existing network of the tenant.
+    network: Ref
+    # Checked by the API (ACTIVE or DOWN, default DOWN) so the error names the item.
+    state: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+class BatchAttachment(StrictModel):
+    # A port ref of this batch.
+    port: Ref
+    id: Token
+    host: Token | None = None
+    # Optional; an attachment's item is named by its port's ref when it has none.
+    ref: Ref | None = None
+
+
+class BatchSpec(StrictModel):
+    networks: list[BatchNetwork] = Field(default_factory=list)
+    ports: list[BatchPort] = Field(default_factory=list)
+    attachments: list[BatchAttachment] = Field(default_factory=list)
+
+
+class BatchCreateRequest(StrictModel):
+    batch: BatchSpec
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+class BatchItemBody(BaseModel):
+    ref: str
+    kind: str
+    # The network's or port's id; for an attachment, its interface id.
+    id: str
+    status: str
+    error: str | None = None
+    # Where the item lives: a port's network, an attachment's port.
+    network_id: str | None = None
+    port_id: str | None = None
+
+
+class BatchBody(BaseModel):
+    id: str
+    status: str
+    # {"network": {"total": 10, "PROVISIONING": 0, "AVAILABLE": 9, "ERROR": 1}, "port": {...}, "attachment": {...}}
+    counts: dict[str, dict[str, int]]
+    items: list[BatchItemBody] | None = None
+    cancelled: bool = False
+    retries: int = 0
+    created_at: datetime
+    updated_at: datetime
+    links: Links
+
+
+class BatchResponse(BaseModel):
+    batch: BatchBody
+
+
+class BatchSummary(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+
+
+class BatchesResponse(BaseModel):
+    batches: list[BatchSummary]
+
+
+# -- workflow and activity IO --------------------------------------------------------------
+
+
+@dataclass
+class BatchWorkflowInput:
+    batch_id: str
+    tenant_id: str
+    # 0 for the batch's first run, N for its N-th retry.
+    generation: int = 0
+    search_attributes: bool = True
+
+
+@dataclass
+class BatchGroup:
+    """Items of one kind that one plugin (and, for attachments, one host) applies: the unit of
+    chunking and of the concurrency bound."""
+
+    kind: str
+    plugin: str
+    host: str = ""
+    # Runs on the host's agent (netprov.naming.host_task_queue) rather than the central worker.
+    host_bound: bool = False
+    positions: list[int] = field(default_factory=list)
+    max_attempts: int = 6
+    initial_backoff_ms: int = 200
+
+
+@dataclass
+class BatchPlan:
+    """What the workflow needs to drive a batch, read from the database by `batch_load`."""
+
+    batch_id: str
+    groups: list[BatchGroup] = field(default_factory=list)
+    # {kind: {status: count}} over every item, settled ones included.
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    cancel_requested: bool = False
+    chunk_size: int = 200
+    max_parallel_chunks: int = 4
+    summary: str = ""
+
+
+@dataclass
+class ChunkInput:
+    batch_id: str
+    kind: str
+    plugin: str
+    host: str = ""
+    positions: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ChunkResult:
+    # Aligned with ChunkInput.positions: a settled status (AVAILABLE, ACTIVE, DOWN, ERROR) or an ItemOutcome.
+    statuses: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChunkFailure:
+    """Items of a chunk whose activity failed for good (not a plugin failure): they end ERROR."""
+
+    batch_id: str
+    positions: list[int]
+    reason: str
+
+
+@dataclass
+class BatchSettled:
+    batch_id: str
+    status: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
