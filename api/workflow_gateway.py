@@ -51,7 +51,7 @@ def plugin_plan(settings: Settings, plugin: str) -> PluginPlan:
     return PluginPlan(
         plugin=plugin,
         steps={action.value: cls.steps(action) for action in PluginAction},
-        max_attempts=cls.max_attempts or settings.plugin_max_attempts,
+        max_attempts=settings.max_attempts_for(plugin, cls.max_attempts),
         initial_backoff_ms=settings.plugin_initial_backoff_ms,
     )
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Retry budget for transient plugin failures (per plugin call).
     plugin_max_attempts: int = Field(6, ge=1)
     plugin_initial_backoff_ms: int = Field(200, ge=1)
+    # Per-plugin budgets, e.g. "ovs=10,qbh-sim=3"; otherwise the plugin's own, then plugin_max_attempts.
+    plugin_retry_budgets: str = ""
 
     # Batches: items per chunk activity, chunks in flight per plugin (and per host for attachments),
     # and plugin calls in flight within one chunk for plugins without a bulk path.
@@ -58,6 +60,16 @@ class Settings(BaseSettings):
         parse_range(value)
         return value
 
+    @field_validator("plugin_retry_budgets")
+    @classmethod
+    def _budgets(cls, value: str) -> str:
+        parse_budgets(value)
+        return value
+
+    def max_attempts_for(self, plugin: str, plugin_default: int | None = None) -> int:
+        """How many times a transient failure of `plugin` is tried before the resource is ERROR."""
+        return parse_budgets(self.plugin_retry_budgets).get(plugin) or plugin_default or self.plugin_max_attempts
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -67,6 +79,17 @@ class Settings(BaseSettings):
     @property
     def host_list(self) -> list[str]:
         return [h.strip() for h in self.hosts.split(",") if h.strip()]
+
+
+def parse_budgets(value: str) -> dict[str, int]:
+    """Parse "ovs=10,fake=4" into {"ovs": 10, "fake": 4}."""
+    budgets: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, attempts = item.partition("=")
+        if not sep or not name.strip() or not attempts.strip().isdigit() or int(attempts) < 1:
+            raise ValueError(f"retry budgets look like ovs=10,fake=4, not {value!r}")
+        budgets[name.strip()] = int(attempts)
+    return budgets
 
 
 def parse_range(value: str) -> tuple[int, int]:

@@ -1,6 +1,9 @@
 """The workflow of one port (`port-<id>`): waits for its network, provisions the port, applies
 admin-state changes, plugs and unplugs its interface, and deletes it, in the order accepted."""
 
+import asyncio
+from datetime import timedelta
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -17,6 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.op_queue import OpQueue
     from workflows.plugin_actions import ActionFailed, ActionTarget, run_action
     from workflows.resource_loop import DB_RETRY, DB_TIMEOUT, ResourceLoop, record, remove_row
+
+# How long a port waits for its network's answer before asking again.
+NETWORK_RECHECK = timedelta(seconds=30)
 
 
 @workflow.defn(name="PortWorkflow")
@@ -218,6 +224,14 @@ class PortWorkflow(ResourceLoop):
         return f"network {self.input.network_id} is in ERROR: {network.status_reason}"
 
     async def _wait_for_network(self) -> NetworkSettled:
+        # A loop, not recursion: a port may wait for hours (recursion would hit Python's limit).
+        while True:
+            settled = await self._ask_network()
+            if settled is not None:
+                return settled
+
+    async def _ask_network(self) -> NetworkSettled | None:
+        """Ask the network once: how it settled, or None to ask again."""
         self.step = f"waiting for network {self.input.network_id}"
         await record(
             Projection(
@@ -246,8 +260,17 @@ class PortWorkflow(ResourceLoop):
                 return NetworkSettled(self.input.network_id, snapshot.status or "", snapshot.status_reason)
             # A network still PROVISIONING with no workflow has its operation in the API's outbox.
             await workflow.sleep(2)
-            return await self._wait_for_network()
-        await workflow.wait_condition(lambda: self.network is not None)
+            return None
+        # Added after v0.1 shipped: runs recorded before it waited without a timer. The answer can
+        # be lost (the watch signal lands in the network run's last workflow task, or the run is
+        # terminated), so ask again now and then instead of waiting forever.
+        if workflow.patched("network-wait-recheck"):
+            try:
+                await workflow.wait_condition(lambda: self.network is not None, timeout=NETWORK_RECHECK)
+            except asyncio.TimeoutError:
+                return None
+        else:
+            await workflow.wait_condition(lambda: self.network is not None)
         assert self.network is not None
         return self.network
 

@@ -2,9 +2,12 @@
 5 s initial backoff (doubling, capped at 10 s), i.e. 45 s of workflow time between the first and
 the last attempt, which the time-skipping server lets pass at once."""
 
+import asyncio
 import time
 from datetime import timedelta
 
+from sqlalchemy import update
+from sqlmodel import Session
 from workflow_rig import op
 
 from netprov.operations import OpKind
