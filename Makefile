@@ -2,13 +2,27 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean migrate migration
 
 run: $(VENV)/.installed
 	$(PY) -m devstack
 
+# The database-dependent tests run a second time on a fresh PostgreSQL database
+# (NETPROV_TEST_POSTGRES_URL, default postgres@127.0.0.1:5432; skipped if unreachable, failed under CI=true).
+POSTGRES_TESTS ?= tests/api
+
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+	NETPROV_TEST_DATABASE=postgres $(PY) -m pytest $(POSTGRES_TESTS) $(PYTEST_ARGS)
+
+# Schema migrations (store/migrations): apply them to NETPROV_DATABASE_URL, or write a new one
+# from the changes in store/tables.py (review it before committing).
+migrate: $(VENV)/.installed
+	$(PY) -m store.schema upgrade
+
+migration: $(VENV)/.installed
+	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
+	$(PY) -m store.schema revision -m "$(m)"
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -109,7 +109,7 @@ class BatchActivities:
             plugin=plugin,
             host=host,
             host_bound=bool(host) and any(step.host_bound for step in cls.steps(ACTIONS[ItemKind(kind)])),
-            max_attempts=cls.max_attempts or self.settings.plugin_max_attempts,
+            max_attempts=self.settings.max_attempts_for(plugin, cls.max_attempts),
             initial_backoff_ms=self.settings.plugin_initial_backoff_ms,
         )
 
@@ -148,7 +148,7 @@ class BatchActivities:
             raise ApplicationError(str(error), type=PLUGIN_MISSING, non_retryable=True) from error
         action = ACTIONS[kind]
         call = call_name(type(plugin), action)
-        max_attempts = plugin.max_attempts or self.settings.plugin_max_attempts
+        max_attempts = self.settings.max_attempts_for(chunk.plugin, plugin.max_attempts)
         rows = store.chunk_rows(self.engine, chunk.batch_id, chunk.positions)
 
         statuses: dict[int, str] = {}

@@ -13,11 +13,12 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR
+from netprov.conditions import AgentState
+from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR, host_task_queue
 from netprov.operations import PluginRequest
 from netprov.workflow_io import LinkInput, Projection, StepInput, StepResult
 from plugins.base import PluginError
-from plugins.registry import PluginSet
+from plugins.registry import PluginSet, needs_agent
 from store.projection import apply_projection
 
 
@@ -64,11 +65,16 @@ class PluginStepActivities:
         extra: dict = {}
         if data and projection.resource_type == "network":
             extra["plugin_data"] = data
-        if projection.evaluate_link:
+        # A step that runs on the agent of the port's host proves that agent alive.
+        on_host = request.host is not None and activity.info().task_queue == host_task_queue(request.host)
+        if projection.evaluate_link and (on_host or not request.iface_id or not needs_agent(request.plugin)):
             report = self.plugins.get(request.plugin).link_status(request)
             extra["link_status"] = report.status.value
             extra["link_status_string"] = report.reason
-        apply_projection(self.engine, projection, extra)
+        # Otherwise the link of a host-bound plugin is evaluated only on its host's agent: the link
+        # monitor (workflows/link_monitor.py) does that within its interval.
+        agent = AgentState.ALIVE if on_host and projection.resource_type == "port" else None
+        apply_projection(self.engine, projection, extra, agent=agent)
 
     def _progress(self, step_input: StepInput, reason: str) -> None:
         apply_projection(

@@ -1,8 +1,8 @@
 """`python -m api`: serve the REST API on NETPROV_API_HOST:NETPROV_API_PORT.
 
-SIGTERM (or Ctrl-C) stops accepting connections and lets requests in flight finish, for up to
-GRACEFUL_SHUTDOWN_SECONDS, before the process exits; a `Prefer: wait` longer than that is answered
-when the grace period ends (202, the operation itself is never lost).
+SIGTERM (or Ctrl-C) stops accepting connections and lets the requests in flight finish, for up to
+GRACEFUL_SHUTDOWN_SECONDS, then exits 0. A request still running after that (a long `Prefer: wait`)
+loses its answer, never its write: what was accepted is in the outbox.
 """
 
 import signal
@@ -19,7 +19,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 def run() -> None:
     # uvicorn re-raises SIGTERM once its graceful shutdown is over, to end the process "by the
-    # signal"; by then every request has been answered, so that is a clean exit: 0.
+    # signal"; that shutdown was the clean stop asked for: exit 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settings = get_settings()
     configure_logging("api", settings)

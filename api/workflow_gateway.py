@@ -211,6 +211,7 @@ class WorkflowGateway:
             attachment=attachment,
             applied_seq=port.applied_seq,
             search_attributes=self.search_attributes,
+            network_data={key: str(value) for key, value in (network.plugin_data or {}).items()},
         )
 
 

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,11 +43,9 @@ class BenchStack:
         self.admin_token = secrets.token_urlsafe(24)
         temporal_port, self.api_port = free_ports(2)
         self.temporal = TemporalDevServer(
-            self.data_dir / "temporal", port=temporal_port, headless=True, die_with_parent=True
-        )
-        logs = self.data_dir / "logs"
-        self.worker = Child("worker", ["-m", "worker"], logs / "worker.log")
-        self.api = Child("api", ["-m", "api"], logs / "api.log")
+            self.data_dir / "temporal", port=temporal_port, headless=True)
+        self.worker = self._child("worker", ["-m", "worker"])
+        self.api = self._child("api", ["-m", "api"])
         self.extra: list[Child] = []
 
     @property
@@ -91,12 +90,18 @@ class BenchStack:
         """Temporal, then the API (which migrates the fresh database), then the worker; returns once the API is
         healthy and the worker polls its task queue. Call it outside a running event loop."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.temporal.start(timeout=60)
-        env = self.env()
-        self.api.start(env)
-        wait_healthy(f"{self.api_url}/healthz", [self.api], timeout=HEALTH_TIMEOUT)
-        self.worker.start(env)
-        asyncio.run(self._wait_for_poller(TASK_QUEUE, [self.worker, self.api]))
+        try:
+            self.temporal.die_with_parent = threading.current_thread() is threading.main_thread()
+            self.temporal.start(timeout=60)
+            env = self.env()
+            self._start(self.api, env)
+            wait_healthy(f"{self.api_url}/healthz", [self.api], timeout=HEALTH_TIMEOUT)
+            self._start(self.worker, env)
+            asyncio.run(self._wait_for_poller(TASK_QUEUE, [self.worker, self.api]))
+        except BaseException:
+            # Whatever started is stopped here: a caller that never got a stack cannot be expected to.
+            self.stop(keep=True)
+            raise
 
     async def _wait_for_poller(self, task_queue: str, children: list[Child], timeout: float = HEALTH_TIMEOUT) -> None:
         """Until some worker polls `task_queue` for workflow tasks; DevStackError if a child dies first."""
@@ -117,10 +122,19 @@ class BenchStack:
 
     def start_child(self, name: str, args: list[str]) -> Child:
         """Another process of the run (e.g. the bare-Temporal worker), stopped with the stack."""
-        child = Child(name, args, self.data_dir / "logs" / f"{name}.log")
-        child.start(self.env())
+        child = self._child(name, args)
+        self._start(child, self.env())
         self.extra.append(child)
         return child
+
+    def _child(self, name: str, args: list[str]) -> Child:
+        return Child(name, args, self.data_dir / "logs" / f"{name}.log")
+
+    def _start(self, child: Child, env: dict[str, str]) -> None:
+        # The kernel ends a child when the thread that started it exits: safe only on the main thread, where it
+        # also covers a SIGKILLed bench (its children go with it).
+        child.die_with_parent = threading.current_thread() is threading.main_thread()
+        child.start(env)
 
     def stop_child(self, child: Child) -> None:
         stop_children([child])

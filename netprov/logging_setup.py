@@ -109,7 +109,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update(record_fields(record))
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key not in entry and not key.startswith("temporal_"):
+            if key not in _STANDARD and key not in entry and not key.startswith(("temporal_", "_")):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()

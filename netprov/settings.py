@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     batch_max_parallel_chunks: int = Field(4, ge=1)
     batch_item_threads: int = Field(8, ge=1)
 
+    # Link monitor (workflows/link_monitor.py, docs/readme/ovs.md): how often link status is re-checked and
+    # hosts reconciled, and how long a check waits for a host's agent to pick it up before that agent
+    # counts as not running. NETPROV_LINK_MONITOR=false: the central worker does not start the monitor.
+    link_monitor: bool = True
+    link_monitor_interval_s: float = Field(5.0, gt=0, le=3600)
+    agent_check_timeout_s: float = Field(5.0, gt=0, le=600)
+
     # Deployment: schema migrations at start, logs, worker metrics (docs/readme/deploying.md).
     auto_migrate: bool = True
     log_format: Literal["json", "text"] = "json"

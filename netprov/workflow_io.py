@@ -64,6 +64,8 @@ class NetworkSnapshot:
     status: str | None = None
     status_reason: str | None = None
     applied_seq: int = 0
+    # What the network's plugin returned on create (e.g. {"vlan": "101"}).
+    plugin_data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +116,9 @@ class PortWorkflowInput:
     applied_seq: int = 0
     search_attributes: bool = True
     pending: list[Operation] = field(default_factory=list)
+    # The network's plugin data (e.g. {"vlan": "101"}), passed to plugin calls as PluginRequest.extra,
+    # so a host's agent needs nothing from the central plugin state.
+    network_data: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from functools import lru_cache
 from importlib.metadata import entry_points
 
+from netprov.operations import PluginAction
 from netprov.settings import Settings
 from plugins.base import Plugin
 
@@ -36,3 +37,19 @@ class PluginSet:
         if name not in self._instances:
             self._instances[name] = plugin_class(name)(self.settings)
         return self._instances[name]
+
+
+@lru_cache
+def needs_agent(name: str) -> bool:
+    """True when plugin `name` has steps bound to a host's agent (then link status is checked there,
+    and a dead agent shows on its ports). False for unknown plugins."""
+    try:
+        cls = plugin_class(name)
+    except UnknownPluginError:
+        return False
+    return any(step.host_bound for action in PluginAction for step in cls.steps(action))
+
+
+def agent_plugins() -> list[str]:
+    """The installed plugins that need host agents."""
+    return [name for name in plugin_names() if needs_agent(name)]

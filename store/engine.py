@@ -16,7 +16,12 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # No cap on connections (max_overflow=-1): the API's handlers check connections out on the event loop
+        # while other requests hold theirs across an await, so a full pool would block the loop that alone
+        # can free one (bench/: 50 concurrent writes hung for the pool's 30 s timeout, then answered 500).
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=-1
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # Timestamps are UTC whatever the server's TimeZone: naive values read back mean UTC.

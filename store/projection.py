@@ -1,27 +1,37 @@
 """Writes of the status projection: how a workflow's progress reaches the resource rows."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from netprov.conditions import AgentState, PortFacts, port_conditions
 from netprov.status import PROVISIONING, ResourceType
 from netprov.workflow_io import NetworkSnapshot, Projection
+from plugins.registry import needs_agent
 from store import events
 from store.tables import NetworkRow, OperationRow, PortRow, utcnow
 
 _TABLES = {ResourceType.NETWORK: NetworkRow, ResourceType.PORT: PortRow}
 QUEUED_REASON = "accepted; waiting for its workflow to apply it"
+# Port columns the conditions are derived from: a write to any of them recomputes them.
+CONDITION_INPUTS = frozenset(
+    {"status", "status_reason", "progress", "attachment_status", "attachment_reason", "link_status", "link_status_string"}
+)
 
 
 def table_for(resource_type: str):
     return _TABLES[ResourceType(resource_type)]
 
 
-def apply_projection(engine: Engine, projection: Projection, extra: dict[str, Any] | None = None) -> bool:
+def apply_projection(
+    engine: Engine, projection: Projection, extra: dict[str, Any] | None = None, agent: AgentState | None = None
+) -> bool:
     """Write `projection` (plus `extra` fields); return False when the row is gone or the write
-    is stale (progress of an operation that has already finished)."""
+    is stale (progress of an operation that has already finished). A port's conditions follow in
+    the same transaction; `agent` is the liveness of its host's agent when the writer knows it."""
     table = table_for(projection.resource_type)
     values: dict[str, Any] = {**projection.fields, **(extra or {}), "updated_at": utcnow()}
     where = [table.id == projection.resource_id]
@@ -34,9 +44,60 @@ def apply_projection(engine: Engine, projection: Projection, extra: dict[str, An
     with Session(engine) as session:
         result = session.execute(update(table).where(*where).values(**values))
         if result.rowcount > 0:
+            if table is PortRow and (agent is not None or not CONDITION_INPUTS.isdisjoint(values)):
+                refresh_conditions(session, [projection.resource_id], agent)
             events.record_state(session, projection.resource_type, projection.resource_id)
         session.commit()
         return result.rowcount > 0
+
+
+def refresh_conditions(
+    session: Session, port_ids: Sequence[str], agent: AgentState | Mapping[str, AgentState] | None = None
+) -> list[str]:
+    """Recompute the conditions of `port_ids` from their rows (netprov/conditions.py) and write
+    those that changed; return their ids. `agent`: the agent's liveness, for all ports or per port
+    id; not given, it stays as last observed (NotRequired for plugins that need no agent)."""
+    now = utcnow()
+    changed: list[str] = []
+    ids = list(dict.fromkeys(port_ids))
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(PortRow, NetworkRow.plugin)
+            .outerjoin(NetworkRow, NetworkRow.id == PortRow.network_id)
+            .where(PortRow.id.in_(ids[start : start + 500]))
+            .execution_options(populate_existing=True)
+        ).all()
+        params = []
+        for port, plugin in rows:
+            port_agent = agent.get(port.id) if isinstance(agent, Mapping) else agent
+            if port_agent is None and port.attachment_id is not None and plugin and not needs_agent(plugin):
+                port_agent = AgentState.NOT_REQUIRED
+            conditions = port_conditions(port.conditions, port_facts(port), port_agent, now)
+            if conditions != port.conditions:
+                params.append({"b_id": port.id, "b_conditions": conditions})
+                changed.append(port.id)
+        if params:
+            ports = PortRow.__table__
+            session.execute(
+                update(ports).where(ports.c.id == bindparam("b_id")).values(conditions=bindparam("b_conditions")),
+                params,
+            )
+    return changed
+
+
+def port_facts(row: PortRow) -> PortFacts:
+    return PortFacts(
+        status=row.status,
+        status_reason=row.status_reason,
+        pending=row.accepted_seq > row.applied_seq,
+        progress=row.progress,
+        attachment_id=row.attachment_id,
+        attachment_host=row.attachment_host,
+        attachment_status=row.attachment_status,
+        attachment_reason=row.attachment_reason,
+        link_status=row.link_status,
+        link_status_string=row.link_status_string,
+    )
 
 
 def effective_status(row) -> tuple[str, str | None]:
@@ -63,7 +124,7 @@ def network_snapshot(engine: Engine, network_id: str) -> NetworkSnapshot:
         if row is None:
             return NetworkSnapshot(exists=False)
         status, reason = effective_status(row)
-        return NetworkSnapshot(True, status, reason, row.applied_seq)
+        return NetworkSnapshot(True, status, reason, row.applied_seq, plugin_data=dict(row.plugin_data or {}))
 
 
 def applied_seq(engine: Engine, resource_type: str, resource_id: str) -> int:

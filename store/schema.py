@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import logging
 import sys
 import tempfile
 import uuid
@@ -153,17 +154,21 @@ def _ignored(diff) -> bool:
     return isinstance(diff, tuple) and diff[0] == "remove_table" and diff[1].name == VERSION_TABLE
 
 
-def autogenerate_revision(message: str) -> None:
-    """Write a new migration with what store/tables.py has and the migrations do not."""
+def autogenerate_revision(message: str) -> bool:
+    """Write a new migration with what store/tables.py has and the migrations do not; False (and
+    no file) when they already agree."""
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite:///{Path(scratch) / 'scratch.db'}"
         upgrade_schema(url)
+        if not schema_drift(url):
+            return False
         engine = _engine(url)
         try:
             with engine.begin() as connection:
                 command.revision(alembic_config(connection), message=message, autogenerate=True, rev_id=_next_rev_id())
         finally:
             engine.dispose()
+    return True
 
 
 def _next_rev_id() -> str:
@@ -212,7 +217,7 @@ def _server_command(server_url: str, statement: str) -> None:
         engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m store.schema", description="netprov schema migrations")
     sub = parser.add_subparsers(dest="action", required=True)
     up = sub.add_parser("upgrade", help="migrate the database to REV (default: the newest)")
@@ -223,14 +228,24 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="exit 1 when the database is not at the newest revision or differs from the tables")
     rev = sub.add_parser("revision", help="autogenerate a migration from store/tables.py")
     rev.add_argument("-m", "--message", required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
 
     if args.action == "revision":
-        autogenerate_revision(args.message)
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        if not autogenerate_revision(args.message):
+            print("store/tables.py and the migrations agree: no migration written", file=sys.stderr)
+            return 1
         return 0
+    from netprov.logging_setup import configure_logging
     from netprov.settings import Settings
 
-    url = Settings().resolved_database_url
+    settings = Settings()
+    configure_logging("migrate", settings)
+    url = settings.resolved_database_url
     shown = make_url(url).render_as_string(hide_password=True)
     if args.action == "upgrade":
         upgrade_schema(url, args.revision)

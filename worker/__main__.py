@@ -1,5 +1,8 @@
 """`python -m worker` runs the central worker; `python -m worker --host H` the agent of host H.
 
+The central worker also makes sure the link monitor workflow runs (workflows/link_monitor.py;
+NETPROV_LINK_MONITOR=false leaves it alone).
+
 SIGTERM (or Ctrl-C) stops polling for new tasks and lets the activities in flight finish (up to
 worker.build.GRACEFUL_SHUTDOWN) before the process exits 0: no plugin call is cut halfway, and the
 workflow goes on with the next worker to poll. With NETPROV_WORKER_METRICS_PORT set, Prometheus
@@ -9,15 +12,17 @@ metrics are served on that port (worker/metrics.py).
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.common import MetricMeter
+from temporalio.service import RPCError
 
 from netprov.logging_setup import configure_logging
 from netprov.settings import get_settings
 from netprov.temporal_connection import connect
-from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker, host_agent
+from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker, host_agent, start_link_monitor
 from worker.metrics import WorkerTelemetry, metrics_runtime
 
 log = logging.getLogger("netprov.worker")
@@ -41,6 +46,12 @@ async def main(host: str | None) -> None:
                 worker.task_queue,
                 extra={"task_queue": worker.task_queue, "metrics_port": settings.worker_metrics_port or None},
             )
+            if not host and settings.link_monitor:
+                try:
+                    await start_link_monitor(client, settings)
+                    log.info("link monitor running (every %g s)", settings.link_monitor_interval_s)
+                except RPCError as error:
+                    log.warning("could not start the link monitor: %s (the next worker start retries)", error)
             await stop.wait()
             log.info("stop requested: finishing activities in flight, then exiting")
         # Leaving the context shuts the worker down gracefully: in-flight activities finish first.
@@ -57,6 +68,11 @@ def run() -> None:
     args = parser().parse_args()
     configure_logging(f"agent-{args.host}" if args.host else "worker", get_settings())
     asyncio.run(main(args.host))
+    # Everything is stopped and flushed. Skip interpreter finalization: the Temporal runtime's
+    # native threads can still be winding down then, which has been seen to abort the process
+    # (PyGILState_Release) and turn a clean stop into a crash exit code.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from netprov.logging_setup import log_context
+from netprov.logging_setup import bind
 from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR
 from netprov.settings import Settings
 from netprov.workflow_io import LinkInput, StepInput
@@ -75,30 +75,30 @@ class _ActivityTelemetry(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
         call = plugin_call(info.activity_type, input.args)
-        # Set here, on the loop: the thread running a sync activity gets a copy of this context.
-        with log_context(tenant_id=call.get("tenant_id")):
-            if "plugin" not in call:
-                return await self.next.execute_activity(input)
-            labels = {"plugin": call["plugin"], "action": call["action"]}
-            start = time.perf_counter()
-            outcome = "error"
-            try:
-                result = await self.next.execute_activity(input)
-                outcome = "ok"
-                return result
-            except ApplicationError as error:
-                outcome = {TRANSIENT_PLUGIN_ERROR: "transient", PERMANENT_PLUGIN_ERROR: "permanent"}.get(
-                    error.type or "", "error"
-                )
-                raise
-            except BaseException as error:
-                outcome = "cancelled" if isinstance(error, (CancelledError, asyncio.CancelledError)) else "error"
-                raise
-            finally:
-                self.telemetry.duration.record(time.perf_counter() - start, labels)
-                self.telemetry.calls.add(1, {**labels, "outcome": outcome})
-                if outcome != "ok":
-                    self.telemetry.errors.add(1, {**labels, "kind": outcome})
+        # Bound in this activity's own task (the SDK runs each activity in a task of its own, so
+        # nothing leaks to others): the thread of a sync activity gets a copy, and the SDK's own
+        # lines about this activity (e.g. "Completing activity as failed") carry it too.
+        bind(tenant_id=call.get("tenant_id"))
+        if "plugin" not in call:
+            return await self.next.execute_activity(input)
+        labels = {"plugin": call["plugin"], "action": call["action"]}
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self.next.execute_activity(input)
+            outcome = "ok"
+            return result
+        except ApplicationError as error:
+            outcome = {TRANSIENT_PLUGIN_ERROR: "transient", PERMANENT_PLUGIN_ERROR: "permanent"}.get(error.type or "", "error")
+            raise
+        except BaseException as error:
+            outcome = "cancelled" if isinstance(error, (CancelledError, asyncio.CancelledError)) else "error"
+            raise
+        finally:
+            self.telemetry.duration.record(time.perf_counter() - start, labels)
+            self.telemetry.calls.add(1, {**labels, "outcome": outcome})
+            if outcome != "ok":
+                self.telemetry.errors.add(1, {**labels, "kind": outcome})
 
 
 def plugin_call(activity_type: str, args: Sequence[Any]) -> dict[str, str]:

@@ -104,6 +104,11 @@ async def _compensate(plan: PluginPlan, completed: list[StepSpec], request: Plug
 
 
 async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, attempts: int) -> StepResult:
+    # A host-bound step runs only on the agent of the attachment's host. While that agent is down
+    # the task waits in its queue: no schedule-to-start (or schedule-to-close) timeout is set, and an
+    # attempt is counted only once an agent has picked it up, so no retry is spent on the wait.
+    # Without a host (a port with no attachment) there is nothing on any host to touch: the step
+    # runs centrally, where the plugin treats it as a no-op.
     task_queue = None
     if step.host_bound and step_input.request.host:
         task_queue = host_task_queue(step_input.request.host)

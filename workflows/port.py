@@ -41,6 +41,7 @@ class PortWorkflow(ResourceLoop):
         self.attachment: Attachment | None = input.attachment
         self.network_ready = input.network_ready
         self.network: NetworkSettled | None = None
+        self.network_data: dict[str, str] = dict(input.network_data)
         self.step = ""
 
     @workflow.run
@@ -84,6 +85,7 @@ class PortWorkflow(ResourceLoop):
             applied_seq=self.queue.applied_seq,
             search_attributes=self.use_search_attributes,
             pending=self.queue.pending(),
+            network_data=self.network_data,
         )
 
     async def apply(self, op: Operation) -> None:
@@ -136,6 +138,7 @@ class PortWorkflow(ResourceLoop):
 
     async def _plug(self, op: Operation) -> None:
         assert self.attachment is not None
+        await self._ensure_network_data()
         done = Projection(
             self.resource_type,
             self.resource_id,
@@ -223,6 +226,26 @@ class PortWorkflow(ResourceLoop):
             return None
         return f"network {self.input.network_id} is in ERROR: {network.status_reason}"
 
+    async def _ensure_network_data(self) -> None:
+        """Fetch the network's plugin data (e.g. its VLAN) once, for plugins with steps on host
+        agents: their requests carry it in `extra`, so an agent needs no central plugin state."""
+        if self.network_data or not self._host_bound_plan():
+            return
+        # Added after v0.1 shipped: runs recorded before it replay without this activity.
+        if not workflow.patched("port-network-data"):
+            return
+        snapshot: NetworkSnapshot = await workflow.execute_activity(
+            "db_read_network",
+            self.input.network_id,
+            result_type=NetworkSnapshot,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        self.network_data = {key: str(value) for key, value in snapshot.plugin_data.items()}
+
+    def _host_bound_plan(self) -> bool:
+        return any(step.host_bound for steps in self.input.plan.steps.values() for step in steps)
+
     async def _wait_for_network(self) -> NetworkSettled:
         # A loop, not recursion: a port may wait for hours (recursion would hit Python's limit).
         while True:
@@ -275,6 +298,8 @@ class PortWorkflow(ResourceLoop):
         return self.network
 
     async def _provision_port(self, op: Operation, action: PluginAction) -> None:
+        if self.attachment is not None:
+            await self._ensure_network_data()
         done = Projection(
             self.resource_type,
             self.resource_id,
@@ -331,6 +356,7 @@ class PortWorkflow(ResourceLoop):
             state=self.state,
             iface_id=attachment.iface_id if attachment else None,
             host=attachment.host if attachment else None,
+            extra=dict(self.network_data),
         )
 
     def _target(self, op: Operation) -> ActionTarget:

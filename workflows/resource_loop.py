@@ -27,6 +27,8 @@ DB_TIMEOUT = timedelta(seconds=15)
 DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 GAP_WAIT = timedelta(seconds=10)
 OPS_PER_RUN = 500
+# How often an operator's cancel is repeated until the operation in flight stops.
+CANCEL_RECHECK = timedelta(seconds=1)
 STATUS_KEY = SearchAttributeKey.for_keyword(SA_STATUS)
 
 
@@ -135,6 +137,8 @@ class ResourceLoop:
         await workflow.wait_condition(lambda: task.done() or self.uncancellable == 0)
         task.cancel()
         finished = False
+        if self.operator_cancel is not None and not self.queue.has_delete():
+            await self._until_stopped(task)
         try:
             await task
             finished = True
@@ -161,6 +165,17 @@ class ResourceLoop:
         is in flight. Plugin changes already made stay: RETRY re-applies, DELETE removes them."""
         if self.in_flight is not None:
             self.operator_cancel = reason
+
+    async def _until_stopped(self, task: asyncio.Task) -> None:
+        """Repeat the cancel until `task` stops: when the activity it awaits completes anyway, the
+        SDK hands back the result and the cancel is spent, and the task goes on to its next wait."""
+        while not task.done():
+            try:
+                await workflow.wait_condition(task.done, timeout=CANCEL_RECHECK)
+            except asyncio.TimeoutError:
+                await workflow.wait_condition(lambda: task.done() or self.uncancellable == 0)
+                if not task.done():
+                    task.cancel()
 
     async def cancelled(self, op: Operation, reason: str) -> None:
         """Record that the operator cancelled `op`: the resource is in ERROR with `reason`."""

@@ -18,7 +18,9 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio.service import RPCError, RPCStatusCode
@@ -26,7 +28,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import idempotency
 from api.batch_flow import kind_totals, start_batch
 from api.deps import GatewayDep, PreferencesDep, SessionDep, SettingsDep, TenantCallerDep, allow_query, check_uuid, strict_handling
-from api.problems import ERROR_RESPONSES, BadRequest, BatchNotFound, Conflict, InvalidBody
+from api.problems import ERROR_RESPONSES, BadRequest, BatchNotFound, InvalidBody
+from api.routes.admin import NothingToRetry
 from api.views import workflow_url
 from api.workflow_gateway import RPC_TIMEOUT, EngineUnavailable
 from api.write_flow import engine_down, require_engine
@@ -49,7 +52,7 @@ from netprov.status import NO_ATTACHMENT, PROVISIONING, AdminState, AttachmentSt
 from plugins.registry import UnknownPluginError, plugin_class
 from store import batches as store
 from store.projection import effective_status
-from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
+from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, PortRow, utcnow
 
 router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/batches", tags=["batches"], responses=ERROR_RESPONSES)
 BATCH = ResourceType.BATCH.value
@@ -99,40 +102,79 @@ async def create_batch(
     with_items = detail_flag_named(request, "items")
     raw = await _json_body(request)
     spec = _parse(raw)
-    plan = _validate(spec, session, tenant_id, settings, strict_handling(prefs, settings))
-    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/batches", raw)
-    if idempotency_key:
-        earlier = idempotency.find(session, tenant_id, idempotency_key, digest)
-        if earlier is not None:
-            return _replay(session, earlier.resource_id, tenant_id, settings, response, with_items)
-    await require_engine(gateway)
-    batch_id = idempotency.resource_id_for(tenant_id, idempotency_key)
-    batch = BatchRow(id=batch_id, tenant_id=tenant_id, status=BatchStatus.PROVISIONING.value)
-    rows = _rows(plan, batch_id, tenant_id)
-    try:
-        store.insert_batch(session, batch, **rows)
-        if idempotency_key:
-            idempotency.record(session, tenant_id=tenant_id, key=idempotency_key, digest=digest, resource_type=BATCH, resource_id=batch_id)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        earlier = idempotency.find(session, tenant_id, idempotency_key or "", digest) if idempotency_key else None
-        if earlier is not None:
-            return _replay(session, earlier.resource_id, tenant_id, settings, response, with_items)
-        # Another request plugged one of these interfaces between validation and commit.
-        raise InvalidBody("An interface of this batch was plugged into another port meanwhile; nothing was stored.") from None
     engine = session.get_bind()
-    try:
-        await start_batch(gateway, batch, {kind.value: len(plan[kind.plural]) for kind in ItemKind})
-    except EngineUnavailable as error:
-        with Session(engine) as cleanup:
-            store.remove_batch(cleanup, batch_id)
-            cleanup.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == batch_id))
-            cleanup.commit()
-        raise engine_down(error) from error
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/batches", raw)
+    # The database work of a big batch takes a while: off the event loop, on a session of its own.
+    earlier = await run_in_threadpool(_earlier, engine, tenant_id, idempotency_key, digest)
+    if earlier is None:
+        await require_engine(gateway)
+        stored = await run_in_threadpool(
+            _store, engine, settings, tenant_id, spec, idempotency_key, digest, strict_handling(prefs, settings)
+        )
+        if isinstance(stored, str):
+            earlier = stored
+        else:
+            batch, kinds = stored
+            try:
+                await start_batch(gateway, batch, kinds)
+            except EngineUnavailable as error:
+                await run_in_threadpool(_unstore, engine, batch.id)
+                raise engine_down(error) from error
+    batch_id = earlier or batch.id
     response.headers["Location"] = batch_path(tenant_id, batch_id)
-    with Session(engine) as fresh:
-        return {"batch": batch_body(fresh, _batch_of(fresh, tenant_id, batch_id), settings, with_items)}
+    return {"batch": await run_in_threadpool(_body_of, engine, tenant_id, batch_id, settings, with_items)}
+
+
+def _earlier(engine: Engine, tenant_id: str, key: str | None, digest: str) -> str | None:
+    """The batch an earlier POST with this Idempotency-Key made (422 when its body differed)."""
+    if not key:
+        return None
+    with Session(engine) as session:
+        row = idempotency.find(session, tenant_id, key, digest)
+        if row is None:
+            return None
+        if session.get(BatchRow, row.resource_id) is None:
+            raise BadRequest("The batch created with this Idempotency-Key no longer exists.")
+        return row.resource_id
+
+
+def _store(
+    engine: Engine, settings: Settings, tenant_id: str, spec: BatchSpec, key: str | None, digest: str, strict: bool
+) -> tuple[BatchRow, dict[str, int]] | str:
+    """Validate and write the batch in one transaction; the batch row and its item counts per
+    kind, or the id of the batch a concurrent POST with the same Idempotency-Key stored."""
+    with Session(engine) as session:
+        plan = _validate(spec, session, tenant_id, settings, strict)
+        batch_id = idempotency.resource_id_for(tenant_id, key)
+        batch = BatchRow(id=batch_id, tenant_id=tenant_id, status=BatchStatus.PROVISIONING.value)
+        try:
+            store.insert_batch(session, batch, **_rows(plan, batch_id, tenant_id))
+            if key:
+                idempotency.record(session, tenant_id=tenant_id, key=key, digest=digest, resource_type=BATCH, resource_id=batch_id)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            earlier = idempotency.find(session, tenant_id, key, digest) if key else None
+            if earlier is not None:
+                return earlier.resource_id
+            # Another request plugged one of these interfaces between validation and commit.
+            raise InvalidBody("An interface of this batch was plugged into another port meanwhile; nothing was stored.") from None
+        session.refresh(batch)
+        session.expunge(batch)
+        return batch, {kind.value: len(plan[kind.plural]) for kind in ItemKind}
+
+
+def _unstore(engine: Engine, batch_id: str) -> None:
+    """Undo `_store` of a batch whose workflow could not be started."""
+    with Session(engine) as session:
+        store.remove_batch(session, batch_id)
+        session.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == batch_id))
+        session.commit()
+
+
+def _body_of(engine: Engine, tenant_id: str, batch_id: str, settings: Settings, with_items: bool) -> BatchBody:
+    with Session(engine) as session:
+        return batch_body(session, _batch_of(session, tenant_id, batch_id), settings, with_items)
 
 
 @router.get("/{batch_id}", response_model=BatchResponse, dependencies=[allow_query("items")])
@@ -182,16 +224,19 @@ async def retry_batch(
 ):
     """Re-drive the batch's failed items (each with a new operation, so the plugin applies it
     afresh). Items whose resource changed since (deleted, or with operations of its own) are left
-    as they are. 409 while the batch is still provisioning."""
+    as they are. 409 NothingToRetry while the batch is still provisioning or when no item can be
+    re-driven."""
     batch = _batch_of(session, tenant_id, batch_id)
     with_items = detail_flag_named(request, "items")
     if store.batch_status(store.item_counts(session, batch.id)) == BatchStatus.PROVISIONING:
-        raise Conflict(f"Batch {batch.id} is still provisioning; retry it once it has settled.")
+        raise NothingToRetry(f"Batch {batch.id} is still provisioning; retry it once it has settled.")
     await require_engine(gateway)
-    retried = store.prepare_retry(session, batch)
-    if not retried:
+    if not store.prepare_retry(session, batch):
         session.rollback()
-        return {"batch": batch_body(session, batch, settings, with_items)}
+        raise NothingToRetry(
+            f"Batch {batch.id} has no failed item to re-drive (an item whose resource was deleted or has "
+            "operations of its own since is left to its resource's workflow)."
+        )
     batch.generation += 1
     batch.started = False
     batch.cancel_requested = False
@@ -246,14 +291,6 @@ def _batch_of(session: Session, tenant_id: str, batch_id: str) -> BatchRow:
     if batch is None or batch.tenant_id != tenant_id:
         raise BatchNotFound(f"Batch {batch_id} not found.")
     return batch
-
-
-def _replay(session: Session, batch_id: str, tenant_id: str, settings: Settings, response: Response, with_items: bool):
-    batch = session.get(BatchRow, batch_id)
-    if batch is None:
-        raise BadRequest("The batch created with this Idempotency-Key no longer exists.")
-    response.headers["Location"] = batch_path(tenant_id, batch_id)
-    return {"batch": batch_body(session, batch, settings, with_items)}
 
 
 def detail_flag_named(request: Request, name: str) -> bool:

@@ -188,7 +188,7 @@ def _bounds(engine: Engine) -> tuple[int, int]:
 
 async def _stream(feed: EventFeed, engine: Engine, tenant_id: str, start: int | None, notice: dict | None):
     async with feed.subscription():
-        scanned = feed.horizon.value
+        scanned = feed.horizon.value if start is None else start
         yield f"retry: {RETRY_MS}\n: netprov events of tenant {tenant_id} after id {scanned}\n\n".encode()
         if notice is not None:
             yield f"event: truncated\ndata: {json.dumps(notice)}\n\n".encode()

@@ -191,7 +191,7 @@ async def test_list_summary_detail_and_status_filter(api):
 
 
 async def test_list_filter_sees_provisioning_networks(api):
-    network = await api.create_network("flaky3-slow")
+    network = await api.create_network("flaky1-slow")
 
     provisioning = (await api.get("networks?status=PROVISIONING"))["networks"]
 

@@ -130,3 +130,28 @@ async def test_token_commands_need_an_admin(netprov, admin):
 async def test_health(netprov):
     result = await netprov("health", "--json")
     assert _json(result) == {"status": "ok", "temporal": "ok", "database": "ok"}
+
+
+async def test_admin_retry_cancel_history(netprov):
+    failed = _json(await netprov("network", "create", "fail-cli", "--wait", "20", "--json"))
+    assert failed["status"] == "ERROR"
+    net = failed["id"]
+    nothing = await netprov("admin", "cancel", net)
+    assert nothing.exit_code == 1 and "Nothing to cancel" in nothing.stderr
+
+    _json(await netprov("network", "update", net, "--name", "cli-fixed", "--json"))
+    retried = _json(await netprov("admin", "retry", net, "--wait", "20", "--json"))
+    assert retried["status"] == "AVAILABLE" and retried["name"] == "cli-fixed"
+    again = await netprov("admin", "retry", net)
+    assert again.exit_code == 1 and "Nothing to retry" in again.stderr and "AVAILABLE" in again.stderr
+
+    history = _json(await netprov("admin", "history", net, "--json"))
+    assert [op["kind"] for op in history["operations"]] == ["create", "retry"]
+    assert {e["data"]["status"] for e in history["events"]} >= {"PROVISIONING", "ERROR", "AVAILABLE"}
+    table = await netprov("admin", "history", net)
+    assert table.exit_code == 0
+    assert "Operations accepted" in table.stdout and "Workflow runs" in table.stdout and "retry" in table.stdout
+
+    port = _json(await netprov("port", "create", net, "--wait", "20", "--json"))
+    port_history = _json(await netprov("admin", "history", net, port["id"], "--json"))
+    assert port_history["resource_type"] == "port" and port_history["operations"][0]["kind"] == "create"

@@ -96,6 +96,16 @@ class Services:
                     raise AssertionError(f"{name} logged a line that is not JSON: {raw!r}") from None
         return lines
 
+    def wait_log(self, names: list[str], match: Callable[[dict], bool], timeout: float = 10.0) -> list[dict]:
+        """The JSON lines of `names` for which `match` is true, once there is at least one (a line is
+        written just after the response it describes has been sent)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for name in names for line in self.log_lines(name) if match(line)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     def terminate(self, name: str, timeout: float = 30.0) -> int:
         """SIGTERM `name` and wait for it to exit; return its exit code."""
         child = self.child(name)

@@ -221,19 +221,21 @@ async def test_logs_are_json_lines_naming_tenant_resource_and_workflow(replicas,
     assert response.status_code == 201, response.text
     network_id = response.json()["network"]["id"]
 
-    api_lines = replicas.log_lines("api-a")
-    create = [l for l in api_lines if l.get("method") == "POST" and l.get("resource_id") == network_id]
-    assert create, api_lines[-5:]
+    create = await asyncio.to_thread(
+        replicas.wait_log, ["api-a"], lambda line: line.get("method") == "POST" and line.get("resource_id") == network_id
+    )
+    assert create, replicas.log_lines("api-a")[-5:]
     assert create[0]["tenant_id"] == TENANT and create[0]["workflow_id"] == f"network-{network_id}"
     assert create[0]["route"] == "/v1.1/tenants/{tenant_id}/networks" and create[0]["status"] == 201
 
     # The transient failure is logged by the worker that ran the activity, with its context.
-    worker_lines = replicas.log_lines("worker-1") + replicas.log_lines("worker-2")
-    failed = [l for l in worker_lines if l.get("resource_id") == network_id]
-    assert failed, worker_lines[-5:]
-    assert {l["workflow_id"] for l in failed} == {f"network-{network_id}"}
-    assert any(l.get("activity_type") == "fake.create_network" for l in failed)
-    assert all({"ts", "level", "logger", "msg", "service"} <= l.keys() for l in api_lines + worker_lines)
+    workers = ["worker-1", "worker-2"]
+    failed = await asyncio.to_thread(replicas.wait_log, workers, lambda line: line.get("resource_id") == network_id)
+    assert failed, [replicas.log_lines(name)[-3:] for name in workers]
+    assert {line["workflow_id"] for line in failed} == {f"network-{network_id}"}
+    assert any(line.get("activity_type") == "fake.create_network" and line.get("tenant_id") == TENANT for line in failed)
+    every = [line for name in ["api-a", "api-b", *workers] for line in replicas.log_lines(name)]
+    assert all({"ts", "level", "logger", "msg", "service"} <= line.keys() for line in every)
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

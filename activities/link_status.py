@@ -1,0 +1,229 @@
+"""Activities of the link monitor (workflows/link_monitor.py).
+
+Central worker:
+
+- `link_monitor_plan`: the hosts to check (hosts of attachments on plugins that need agents, plus
+  NETPROV_HOSTS when the default plugin needs them) and, for each, the pollers Temporal has seen on
+  its task queue (DescribeTaskQueue): liveness without the agent's cooperation.
+- `link_monitor_mark_dead`: the ports on hosts whose agent is not running: link DOWN "agent on
+  host H not running", condition AgentAlive False.
+
+Agent of host H (`python -m worker --host H`, task queue `netprov-host-H`):
+
+- `link_check_host`: one call per host and cycle, for all its ports at once: `reconcile(H)` of each
+  plugin that has one (drift repaired: a VLAN tag changed by hand is put back; an interface that
+  appeared since it was plugged gets its tag), then the link status of every attached port from what
+  the switch and kernel report, written to the ports (changes only).
+
+Only plugins with host-bound steps have agents (plugins.registry.needs_agent): the sim plugins
+(fake, ovs-sim, qbh-sim) have none, so their ports are never checked here nor marked "agent not
+running"; their link status is evaluated when their operations are applied.
+"""
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+from temporalio import activity
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from netprov.conditions import AgentState, agent_not_running
+from netprov.naming import host_task_queue
+from netprov.operations import PluginRequest
+from netprov.settings import Settings
+from netprov.status import AttachmentStatus, LinkStatus
+from plugins.base import PluginError
+from plugins.registry import PluginSet, agent_plugins, needs_agent
+from store.links import LinkFinding, LinkTarget, attachment_hosts, host_targets, record_findings
+
+log = logging.getLogger("netprov.link_monitor")
+
+NETWORK_NOT_AVAILABLE = "network not AVAILABLE"
+DESCRIBE_TIMEOUT = timedelta(seconds=5)
+HEARTBEAT_EVERY_S = 2.0
+
+T = TypeVar("T")
+
+
+@dataclass
+class HostPollers:
+    """What Temporal knows of the pollers on host H's task queue (`netprov-host-H`)."""
+
+    host: str
+    pollers: int = 0
+    # Epoch seconds of the newest poll seen (a poller's last_access_time); None when none is listed.
+    last_poll: float | None = None
+    identities: list[str] = field(default_factory=list)
+    # Why the task queue could not be described (the check then goes ahead and decides).
+    error: str | None = None
+
+
+@dataclass
+class MonitorPlan:
+    hosts: list[HostPollers] = field(default_factory=list)
+
+
+@dataclass
+class HostCheckInput:
+    host: str
+
+
+@dataclass
+class HostCheckResult:
+    host: str
+    ports: int = 0
+    checked: int = 0
+    up: int = 0
+    written: int = 0
+    # Drift repaired by reconcile, one sentence each (e.g. "interface-id vif-1 on host h1: tag none -> tag 101").
+    repaired: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeadHostsInput:
+    hosts: list[str] = field(default_factory=list)
+
+
+class LinkMonitorActivities:
+    """The central side: needs the Temporal client (to describe task queues) and the database."""
+
+    def __init__(self, client: Client, settings: Settings, engine: Engine) -> None:
+        self.client = client
+        self.settings = settings
+        self.engine = engine
+
+    @activity.defn(name="link_monitor_plan")
+    async def plan(self) -> MonitorPlan:
+        plugins = agent_plugins()
+        hosts = set(await asyncio.to_thread(attachment_hosts, self.engine, plugins))
+        if needs_agent(self.settings.plugin):
+            hosts.update(self.settings.host_list)
+        return MonitorPlan(hosts=list(await asyncio.gather(*(self._pollers(host) for host in sorted(hosts)))))
+
+    @activity.defn(name="link_monitor_mark_dead")
+    def mark_dead(self, dead: DeadHostsInput) -> int:
+        """Ports on `dead.hosts` (with operations pending too: they wait for that agent) show link
+        DOWN "agent on host H not running"; return how many ports were written."""
+        plugins = agent_plugins()
+        written = 0
+        for host in dead.hosts:
+            findings = [
+                LinkFinding(target, LinkStatus.DOWN.value, agent_not_running(host))
+                for target in host_targets(self.engine, host, plugins)
+            ]
+            written += len(record_findings(self.engine, findings, AgentState.DEAD))
+        return written
+
+    async def _pollers(self, host: str) -> HostPollers:
+        request = DescribeTaskQueueRequest(
+            namespace=self.client.namespace,
+            task_queue=TaskQueue(name=host_task_queue(host), kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        )
+        try:
+            response = await self.client.workflow_service.describe_task_queue(request, timeout=DESCRIBE_TIMEOUT)
+        except RPCError as error:
+            return HostPollers(host=host, error=str(error))
+        polls = [p.last_access_time.ToMicroseconds() / 1e6 for p in response.pollers if p.HasField("last_access_time")]
+        return HostPollers(
+            host=host,
+            pollers=len(response.pollers),
+            last_poll=max(polls) if polls else None,
+            identities=sorted(p.identity for p in response.pollers),
+        )
+
+
+class AgentLinkActivities:
+    """The agent's side: runs on host H's task queue only."""
+
+    def __init__(self, plugins: PluginSet, engine: Engine, host: str) -> None:
+        self.plugins = plugins
+        self.engine = engine
+        self.host = host
+
+    @activity.defn(name="link_check_host")
+    def check_host(self, check: HostCheckInput) -> HostCheckResult:
+        if check.host != self.host:
+            raise ApplicationError(
+                f"agent of host {self.host} got the check of host {check.host}", type="WrongHost", non_retryable=True
+            )
+        return _heartbeating(lambda: self._check())
+
+    def _check(self) -> HostCheckResult:
+        host = self.host
+        plugin_names = agent_plugins()
+        targets = host_targets(self.engine, host, plugin_names)
+        result = HostCheckResult(host=host, ports=len(targets))
+        reconciled = {t.plugin for t in targets}
+        if needs_agent(self.plugins.settings.plugin):
+            reconciled.add(self.plugins.settings.plugin)
+        for name in sorted(reconciled):
+            reconcile = getattr(self.plugins.get(name), "reconcile", None)
+            if reconcile is None:
+                continue
+            try:
+                drifts = reconcile(host)
+            except (PluginError, ValueError) as error:
+                result.errors.append(f"reconcile of plugin {name} on host {host}: {error}")
+                log.warning("reconcile of plugin %s on host %s failed: %s", name, host, error)
+                continue
+            for drift in drifts:
+                log.info("drift repaired: %s", drift, extra={"host": host, "plugin": name})
+                result.repaired.append(str(drift))
+        # A port whose operations are pending is its workflow's: it evaluates the link when done.
+        settled = [t for t in targets if not t.pending and t.port.attachment_status == AttachmentStatus.AVAILABLE]
+        findings = [LinkFinding(t, LinkStatus.DOWN.value, NETWORK_NOT_AVAILABLE) for t in settled if not t.network_available]
+        by_plugin: dict[str, list[LinkTarget]] = {}
+        for target in settled:
+            if target.network_available:
+                by_plugin.setdefault(target.plugin, []).append(target)
+        for name, group in by_plugin.items():
+            try:
+                reports = self.plugins.get(name).link_status_many([_request(t) for t in group])
+            except PluginError as error:
+                result.errors.append(f"link status of plugin {name} on host {host}: {error}")
+                continue
+            findings += [LinkFinding(t, r.status.value, r.reason) for t, r in zip(group, reports)]
+        result.checked = len(findings)
+        result.up = sum(1 for f in findings if f.link_status == LinkStatus.UP)
+        result.written = len(record_findings(self.engine, findings, AgentState.ALIVE))
+        return result
+
+
+def _request(target: LinkTarget) -> PluginRequest:
+    port = target.port
+    return PluginRequest(
+        plugin=target.plugin,
+        request_id=f"link-check:{port.id}",
+        tenant_id=port.tenant_id,
+        network_id=port.network_id,
+        network_name=target.network_name,
+        port_id=port.id,
+        state=port.state,
+        iface_id=port.attachment_id,
+        host=port.attachment_host,
+        extra=dict(target.network_data),
+    )
+
+
+def _heartbeating(work: Callable[[], T]) -> T:
+    """Run `work` in a helper thread while this activity thread heartbeats, so a slow switch does
+    not look like a dead agent and a dead agent is noticed by its heartbeat timeout."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-check") as pool:
+        future = pool.submit(work)
+        while True:
+            try:
+                return future.result(timeout=HEARTBEAT_EVERY_S)
+            except concurrent.futures.TimeoutError:
+                activity.heartbeat()
