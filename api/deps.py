@@ -22,7 +22,10 @@ async def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+    """The request's session. Objects stay readable after a commit (no reload), so that a handler
+    holds no pooled connection while it awaits the workflow engine: handlers run on the event
+    loop, and a loop blocked on a full pool could never get back to the requests that hold one."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 
@@ -36,7 +39,9 @@ GatewayDep = Annotated[WorkflowGateway, Depends(get_gateway)]
 
 
 def get_caller(session: SessionDep, x_auth_token: Annotated[str | None, Header()] = None) -> Caller:
-    return authenticate(session, x_auth_token)
+    caller = authenticate(session, x_auth_token)
+    session.commit()  # ends the read: the connection goes back to the pool
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -94,14 +99,22 @@ async def get_preferences(prefer: Annotated[list[str] | None, Header()] = None) 
 PreferencesDep = Annotated[Preferences, Depends(get_preferences)]
 
 
-def allow_query(*names: str):
-    """A dependency refusing query parameters other than `names`."""
+def allow_query(*names: str, public: bool = False):
+    """A dependency refusing query parameters other than `names`. Route dependencies run before
+    the handler's own, so unless the route is `public` the token (and the tenant of the path) is
+    checked first: a request without a valid token is 401, whatever else is wrong with it."""
 
-    async def check(request: Request) -> None:
+    def check(request: Request, x_auth_token: Annotated[str | None, Header()] = None) -> None:
         unknown = sorted(set(request.query_params.keys()) - set(names))
-        if unknown:
-            allowed = ", ".join(names) or "none"
-            raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)[:200]} (allowed: {allowed}).")
+        if not unknown:
+            return
+        if not public:
+            with Session(request.app.state.engine) as session:
+                caller = authenticate(session, x_auth_token)
+            if "tenant_id" in request.path_params:
+                caller.require_tenant(request.path_params["tenant_id"])
+        allowed = ", ".join(names) or "none"
+        raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)[:200]} (allowed: {allowed}).")
 
     return Depends(check)
 

@@ -85,6 +85,13 @@ async def sweep_once(engine: Engine, gateway: WorkflowGateway) -> int:
         ).scalars().all()
         for row in rows:
             session.expunge(row)
+    if not rows:
+        return 0
+    try:
+        # A dead server makes each delivery retry for seconds: probe once, quickly, instead.
+        await gateway.ensure_reachable()
+    except EngineUnavailable:
+        return 0
     delivered = []
     for row in rows:
         try:

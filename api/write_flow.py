@@ -23,8 +23,12 @@ RETRY_AFTER_SECONDS = 5
 DB_RECHECK_SECONDS = 0.25
 
 
-async def require_engine(gateway: WorkflowGateway) -> None:
-    """Refuse a write before anything is stored when the engine cannot be reached (503)."""
+async def require_engine(gateway: WorkflowGateway, session: Session | None = None) -> None:
+    """Refuse a write before anything is stored when the engine cannot be reached (503).
+    `session` (with nothing pending: only reads so far) gives its connection back to the pool
+    first, so that no connection is held across the await."""
+    if session is not None:
+        session.commit()
     try:
         await gateway.ensure_reachable()
     except EngineUnavailable as error:
@@ -55,7 +59,8 @@ async def deliver(
         # Subscribers to GET .../events saw the write accepted: show them it was undone.
         events.resync(engine, resources)
         raise engine_down(error) from error
-    mark_delivered(engine, delivered)
+    if delivered:
+        gateway.mark_delivered_soon(delivered)
 
 
 async def wait_applied(

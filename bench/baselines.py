@@ -47,7 +47,12 @@ async def bare_temporal(ctx: BenchContext) -> dict:
             await _one(client, f"bench-bare-{run_id}-single-{i}", i)
             one_at_a_time.append(time.perf_counter() - t0)
 
+        pids = {"temporal": ctx.stack.pids()["temporal"], "worker": child.proc.pid}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         throughput = await _throughput(client, run_id, size.throughput_count, size.submit_concurrency)
+        throughput["cpu_ms_per_workflow"] = {
+            name: round((cpu_seconds(pid) - before[name]) / size.throughput_count * 1000, 2) for name, pid in pids.items()
+        }
         return {
             "what": "workflows of one no-op activity, plain temporalio client, worker with the central worker's settings",
             "one_at_a_time": summary_ms(one_at_a_time),

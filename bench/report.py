@@ -150,6 +150,13 @@ def _pair(summary: dict | None) -> str:
     return f"{_fmt(summary['p50_ms'])} / {_fmt(summary['p99_ms'])} ms (n={summary['n']})"
 
 
+def _cpu(per_process: dict | None) -> str:
+    if not per_process:
+        return "—"
+    parts = ", ".join(f"{name} {_fmt(ms)}" for name, ms in per_process.items())
+    return f"{parts} ms (total {_fmt(round(sum(per_process.values()), 2))} ms)"
+
+
 def figure_rows(doc: dict) -> list[tuple[str, str, str]]:
     """(section, figure, value) for every figure worth a line, targets aside."""
     rows: list[tuple[str, str, str]] = []
@@ -157,6 +164,7 @@ def figure_rows(doc: dict) -> list[tuple[str, str, str]]:
     if bare:
         rows.append(("baseline a", f"bare Temporal: {bare.get('count')} workflows completed/s", _fmt(bare.get("completed_per_s"), "/s")))
         rows.append(("baseline a", "bare Temporal: one workflow, start to result p50/p99", _pair(bare.get("one_at_a_time"))))
+        rows.append(("baseline a", "  CPU per workflow", _cpu(bare.get("cpu_ms_per_workflow"))))
     for action, figures in (get(doc, "baselines", "sync_plugin", "calls") or {}).items():
         rows.append(("baseline b", f"direct plugin call {action}", _fmt(figures.get("calls_per_s"), "calls/s")))
     for clients, level in (get(doc, "scenarios", "writes", "levels") or {}).items():
@@ -178,6 +186,7 @@ def figure_rows(doc: dict) -> list[tuple[str, str, str]]:
     if throughput:
         rows.append(("2 settle", f"{throughput.get('count')} ports, one POST each: settled/s", _fmt(throughput.get("settled_per_s"), "/s")))
         rows.append(("2 settle", "  POST to settled under that load p50/p99", _pair(throughput.get("post_to_settled_under_load"))))
+        rows.append(("2 settle", "  CPU per port", _cpu(throughput.get("cpu_ms_per_port"))))
     batch = get(doc, "scenarios", "batch") or {}
     if isinstance(batch.get("batch"), dict):
         run = batch["batch"]

@@ -13,6 +13,7 @@ import uuid
 
 from bench.context import BenchContext
 from bench.load import TenantClient, closed_loop, expect
+from bench.probes import cpu_seconds
 from bench.stats import rate, summary_ms
 
 SINGLE_POLL = 0.002
@@ -90,6 +91,8 @@ async def _throughput(ctx: BenchContext, api: TenantClient) -> dict:
                 settled_at.setdefault(port_id, now)
             await asyncio.sleep(THROUGHPUT_POLL)
 
+    pids = {name: pid for name, pid in ctx.stack.pids().items() if pid}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     start = time.perf_counter()
     observer = asyncio.create_task(observe())
     posts = await closed_loop(count, ctx.size.submit_concurrency, send, keep)
@@ -99,6 +102,7 @@ async def _throughput(ctx: BenchContext, api: TenantClient) -> dict:
     except TimeoutError:
         pass
     wall = (max(settled_at.values()) - start) if settled_at else 0.0
+    cpu = {name: round((cpu_seconds(pid) - cpu_before[name]) / count * 1000, 2) for name, pid in pids.items()}
     final = await api.request("GET", f"networks/{network_id}/ports")
     statuses: dict[str, int] = {}
     for port in expect(final, 200).json()["ports"]:
@@ -113,4 +117,5 @@ async def _throughput(ctx: BenchContext, api: TenantClient) -> dict:
         "settled_per_s": rate(len(settled_at), wall),
         "post_to_settled_under_load": summary_ms([settled_at[p] - posted_at[p] for p in settled_at if p in posted_at]),
         "final_statuses": statuses,
+        "cpu_ms_per_port": cpu,
     }

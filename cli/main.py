@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from cli.admin import admin_app
+from cli.batch import app as batch_app
 from cli.context import DEFAULT_API_URL, CliContext, JsonOpt, cli_context, print_json, reports_errors
 from cli.resources import attachment_app, network_app, port_app, token_app
 from cli.watch import watch
@@ -43,6 +44,7 @@ app.add_typer(port_app, name="port")
 app.add_typer(attachment_app, name="attachment")
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
+app.add_typer(batch_app, name="batch")
 app.command("watch")(watch)
 
 

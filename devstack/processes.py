@@ -3,7 +3,7 @@ server, `python -m worker` processes and `python -m api` processes on free ports
 
     stack = ProcessStack(tmp_path, env={"NETPROV_FAKE_LATENCY_MS": "20"})
     stack.start()
-    stack.kill("worker")      # SIGKILL, as a crash would
+    stack.kill("worker")      # SIGKILL, as a crash would (host agents: agents=["h1"], then "agent-h1")
     stack.restart("worker")
     stack.stop()
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,9 @@ ADMIN_SECRET = "process-stack-admin"
 
 
 class ProcessStack:
-    def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, data_dir: Path, *, env: dict[str, str] | None = None, workers: int = 1, agents: Sequence[str] = ()
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.temporal = TemporalDevServer(self.data_dir / "temporal", port=free_port(), headless=True)
         self.api_port = free_port()
@@ -43,6 +46,9 @@ class ProcessStack:
         for index in range(workers):
             name = "worker" if index == 0 else f"worker{index + 1}"
             self.children[name] = Child(name, ["-m", "worker"], logs / f"{name}.log")
+        # Host agents (`python -m worker --host H`), named "agent-H".
+        for host in agents:
+            self.children[f"agent-{host}"] = Child(f"agent-{host}", ["-m", "worker", "--host", host], logs / f"agent-{host}.log")
 
     @property
     def api_url(self) -> str:

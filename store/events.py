@@ -59,18 +59,31 @@ def event_type(resource_type: str, kind: str) -> str:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def record_state(db: Session | Connection, resource_type: str, resource_id: str, removed: Any = None) -> int:
+def record_state(
+    db: Session | Connection, resource_type: str, resource_id: str, removed: Any = None, current: Any = None
+) -> int:
     """Append the events that bring the log up to the resource's current row; return how many.
 
     Call inside the transaction that changed the row, before commit. `removed` is the row the
     caller has just deleted (its columns), so the deletion is announced with the row's own tenant
     even when the resource's earlier events were pruned. When the row is gone and no `removed` is
-    given, the deletion is announced from the resource's last events."""
-    return record_states(db, resource_type, [resource_id], removed={resource_id: removed} if removed is not None else None)
+    given, the deletion is announced from the resource's last events. `current` is the row as the
+    caller's write left it (UPDATE ... RETURNING), which spares reading it again."""
+    return record_states(
+        db,
+        resource_type,
+        [resource_id],
+        removed={resource_id: removed} if removed is not None else None,
+        current={resource_id: current} if current is not None else None,
+    )
 
 
 def record_states(
-    db: Session | Connection, resource_type: str, resource_ids: Sequence[str], removed: dict[str, Any] | None = None
+    db: Session | Connection,
+    resource_type: str,
+    resource_ids: Sequence[str],
+    removed: dict[str, Any] | None = None,
+    current: dict[str, Any] | None = None,
 ) -> int:
     """`record_state` for many resources of one type, with two reads per 500 of them (for bulk
     writers such as batches). Works on an ORM session or a Core connection; with a session, this
@@ -78,14 +91,15 @@ def record_states(
     if isinstance(db, Session):
         db.flush()
     table = (NetworkRow if resource_type == ResourceType.NETWORK else PortRow).__table__
-    removed = removed or {}
+    removed, known = removed or {}, current or {}
     rows: list[dict] = []
     now = utcnow()
     for chunk in _chunks(list(dict.fromkeys(resource_ids))):
-        current = {row.id: row for row in db.execute(select(table).where(table.c.id.in_(chunk)))}
+        unread = [rid for rid in chunk if rid not in removed and rid not in known]
+        read = {row.id: row for row in db.execute(select(table).where(table.c.id.in_(unread)))} if unread else {}
         last = _last_events(db, chunk)
         for resource_id in chunk:
-            row = removed.get(resource_id) or current.get(resource_id)
+            row = removed.get(resource_id) or known.get(resource_id) or read.get(resource_id)
             own = last.get(resource_id, {})
             if row is None:
                 tenant_id, wanted = _deletions_from(own, resource_type)

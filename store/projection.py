@@ -42,13 +42,14 @@ def apply_projection(
     else:
         where.append(table.applied_seq < projection.seq)
     with Session(engine) as session:
-        result = session.execute(update(table).where(*where).values(**values))
-        if result.rowcount > 0:
+        row = session.execute(update(table).where(*where).values(**values).returning(*table.__table__.c)).first()
+        if row is not None:
             if table is PortRow and (agent is not None or not CONDITION_INPUTS.isdisjoint(values)):
                 refresh_conditions(session, [projection.resource_id], agent)
-            events.record_state(session, projection.resource_type, projection.resource_id)
+            # `row` is as this write left it (conditions aside, which events do not show).
+            events.record_state(session, projection.resource_type, projection.resource_id, current=row)
         session.commit()
-        return result.rowcount > 0
+        return row is not None
 
 
 def refresh_conditions(

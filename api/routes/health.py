@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/healthz",
     response_model=Health,
-    dependencies=[allow_query()],
+    dependencies=[allow_query(public=True)],
     responses={503: {"model": Health, "description": "A part is down"}, 400: ERROR_RESPONSES[400]},
 )
 async def healthz(request: Request):

@@ -89,7 +89,7 @@ async def create_network(
         earlier = idempotency.find(session, tenant_id, idempotency_key, digest)
         if earlier is not None:
             return _replay(session, earlier.resource_id, tenant_id, settings, response)
-    await require_engine(gateway)
+    await require_engine(gateway, session)
     network_id = idempotency.resource_id_for(tenant_id, idempotency_key)
     row = NetworkRow(id=network_id, tenant_id=tenant_id, name=body.network.name, plugin=plugin, status=PROVISIONING)
     try:
@@ -121,15 +121,16 @@ async def create_network(
         with Session(session.get_bind()) as cleanup:
             _remove_unstarted_network(cleanup, network_id)
 
-    await deliver(gateway, session.get_bind(), [op], undo)
-    settled = await wait_applied(gateway, session.get_bind(), NETWORK, network_id, op.seq, prefs)
-    session.expire_all()
-    row = session.get(NetworkRow, network_id)
+    engine = session.get_bind()
+    await deliver(gateway, engine, [op], undo)
+    settled = await wait_applied(gateway, engine, NETWORK, network_id, op.seq, prefs)
+    current = _reread(engine, network_id)
     response.headers["Location"] = network_path(tenant_id, network_id)
     preference_applied(response, prefs)
-    if settled and row is not None and row.accepted_seq <= row.applied_seq:
+    if settled and current is not None and current.accepted_seq <= current.applied_seq:
         response.status_code = 201
-    return {"network": network_body(row, settings)}
+    # Deleted meanwhile by another request: answer with the network as it was accepted.
+    return {"network": network_body(current or row, settings)}
 
 
 @router.get("/{network_id}", response_model=NetworkResponse, dependencies=[allow_query()])
@@ -176,20 +177,20 @@ async def delete_network(
     """Deletes the network and its ports (none may have an attachment); cancels provisioning."""
     row = network_of(session, tenant_id, network_id)
     if row.deleting:
-        return await _already_deleting(gateway, session.get_bind(), row, prefs)
+        return await _already_deleting(gateway, session, row, prefs)
     attached = session.execute(
         select(exists().where(PortRow.network_id == row.id, PortRow.attachment_id.is_not(None)))
     ).scalar()
     if attached:
         raise NetworkInUse(f"Network {row.id} still has ports with attachments; detach them first.")
-    await require_engine(gateway)
+    await require_engine(gateway, session)
     engine = session.get_bind()
     claimed = session.execute(
         update(NetworkRow).where(NetworkRow.id == row.id, NetworkRow.deleting == False).values(deleting=True)  # noqa: E712
     ).rowcount
     if not claimed:
         session.rollback()
-        return await _already_deleting(gateway, engine, row, prefs)
+        return await _already_deleting(gateway, session, row, prefs)
     ports = session.execute(
         select(PortRow.id).where(PortRow.network_id == row.id, PortRow.deleting == False)  # noqa: E712
     ).scalars().all()
@@ -222,16 +223,26 @@ async def delete_network(
     return response
 
 
+def _reread(engine, network_id: str) -> NetworkRow | None:
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(NetworkRow, network_id)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
 def _gone(engine, network_id: str) -> bool:
     with Session(engine) as session:
         return session.get(NetworkRow, network_id) is None
 
 
-async def _already_deleting(gateway, engine, row: NetworkRow, prefs) -> Response:
+async def _already_deleting(gateway, session: Session, row: NetworkRow, prefs) -> Response:
     """A DELETE repeated while an earlier one runs: 202, or 204 once the network is gone (with
     `Prefer: wait`, waiting for it like the first DELETE)."""
-    await wait_applied(gateway, engine, NETWORK, row.id, max(row.accepted_seq, 1), prefs)
-    response = Response(status_code=204 if _gone(engine, row.id) else 202)
+    network_id, seq, engine = row.id, max(row.accepted_seq, 1), session.get_bind()
+    session.commit()  # no connection held across the wait
+    await wait_applied(gateway, engine, NETWORK, network_id, seq, prefs)
+    response = Response(status_code=204 if _gone(engine, network_id) else 202)
     preference_applied(response, prefs)
     return response
 

@@ -126,7 +126,7 @@ async def create_port(
         earlier = idempotency.find(session, tenant_id, idempotency_key, digest)
         if earlier is not None:
             return _replay(session, earlier.resource_id, settings, response)
-    await require_engine(gateway)
+    await require_engine(gateway, session)
     port_id = idempotency.resource_id_for(tenant_id, idempotency_key)
     row = PortRow(
         id=port_id,
@@ -211,7 +211,7 @@ async def update_port(
             return Response(status_code=204)
         await wait_applied(gateway, engine, PORT, row.id, row.accepted_seq, prefs)
         return _port_response(engine, row.id, settings, prefs, status_code=200)
-    await require_engine(gateway)
+    await require_engine(gateway, session)
     previous = row.state
     session.execute(update(PortRow).where(PortRow.id == row.id).values(state=state))
     op = accept(session, resource_type=PORT, resource_id=row.id, tenant_id=tenant_id, kind=OpKind.UPDATE,
@@ -253,15 +253,15 @@ async def delete_port(
     if row.attachment_id is not None:
         raise PortInUse(f"Port {row.id} has attachment {row.attachment_id!r}; detach it first.")
     if row.deleting:
-        return await _already_deleting(gateway, session.get_bind(), row, prefs)
-    await require_engine(gateway)
+        return await _already_deleting(gateway, session, row, prefs)
+    await require_engine(gateway, session)
     claimed = session.execute(
         update(PortRow).where(PortRow.id == row.id, PortRow.deleting == False, PortRow.attachment_id.is_(None))  # noqa: E712
         .values(deleting=True)
     ).rowcount
     if not claimed:
         session.rollback()
-        return await _already_deleting(gateway, session.get_bind(), row, prefs)
+        return await _already_deleting(gateway, session, row, prefs)
     op = accept(session, resource_type=PORT, resource_id=row.id, tenant_id=tenant_id, kind=OpKind.DELETE, progress="deleting")
     session.commit()
     engine = session.get_bind()
@@ -311,7 +311,7 @@ async def put_attachment(
     if row.attachment_id is not None:
         raise AlreadyAttached(f"Port {row.id} already has attachment {row.attachment_id!r}; detach it first.")
     _check_writable(row, prefs, settings)
-    await require_engine(gateway)
+    await require_engine(gateway, session)
     try:
         claimed = session.execute(
             update(PortRow)
@@ -373,7 +373,7 @@ async def delete_attachment(
         response = Response(status_code=204)
         preference_applied(response, prefs)
         return response
-    await require_engine(gateway)
+    await require_engine(gateway, session)
     old = {
         "attachment_id": row.attachment_id,
         "attachment_host": row.attachment_host,
@@ -432,11 +432,13 @@ def _port_response(engine, port_id: str, settings, prefs, status_code: int) -> R
     return response
 
 
-async def _already_deleting(gateway, engine, row: PortRow, prefs) -> Response:
+async def _already_deleting(gateway, session: Session, row: PortRow, prefs) -> Response:
     """A DELETE repeated while an earlier one runs: 202, or 204 once the port is gone (with
     `Prefer: wait`, waiting for it like the first DELETE)."""
-    await wait_applied(gateway, engine, PORT, row.id, max(row.accepted_seq, 1), prefs)
-    response = Response(status_code=204 if _reread(engine, row.id) is None else 202)
+    port_id, seq, engine = row.id, max(row.accepted_seq, 1), session.get_bind()
+    session.commit()  # no connection held across the wait
+    await wait_applied(gateway, engine, PORT, port_id, seq, prefs)
+    response = Response(status_code=204 if _reread(engine, port_id) is None else 202)
     preference_applied(response, prefs)
     return response
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from api.app import create_app
-from worker.build import central_worker
+from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker
 
 PROBLEM = "application/problem+json"
-SLOW_CALL_MS = 1000
+SLOW_CALL_MS = 3000
 
 
 def waited(response: httpx.Response, seconds: int) -> None:
@@ -125,7 +125,7 @@ async def slow(stack, settings, tmp_path):
             "fake_latency_ms": SLOW_CALL_MS,
         }
     )
-    executor = ThreadPoolExecutor(max_workers=8)
+    executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     worker = central_worker(stack.client, slow_settings, executor)
     app = create_app(slow_settings, stack.client, sweeper=False)
     async with worker, app.router.lifespan_context(app):
@@ -142,40 +142,41 @@ async def timed(slow: SlowStack, method: str, path: str, wait: int, **kwargs) ->
     return response, time.monotonic() - started
 
 
+def about(elapsed: float, seconds: int) -> bool:
+    """Held for the wait, and not much longer (the machine may be busy)."""
+    return seconds - 0.1 <= elapsed < seconds + 1.5
+
+
 async def test_wait_on_a_slow_resource_answers_202_after_n_seconds(slow):
     response, elapsed = await timed(slow, "POST", "networks", 1, json={"network": {"name": "slow-net"}})
     assert response.status_code == 202, response.text
     waited(response, 1)
     assert response.json()["network"]["status"] == "PROVISIONING"
-    assert 0.9 <= elapsed < 1.8, elapsed
+    assert about(elapsed, 1), elapsed
     network = response.json()["network"]
 
-    response, elapsed = await timed(slow, "POST", f"networks/{network['id']}/ports", 1)
+    response, elapsed = await timed(slow, "POST", f"networks/{network['id']}/ports", 0)
     assert response.status_code == 202 and response.json()["port"]["status"] == "PROVISIONING", response.text
-    assert 0.9 <= elapsed < 1.8, elapsed
+    assert elapsed < 0.9, elapsed
     port = response.json()["port"]
     path = f"networks/{network['id']}/ports/{port['id']}"
 
-    # PUT port answers 200 with the port as the wait left it.
+    # PUT port answers 200 with the port as the wait left it: still waiting for its network here.
     response, elapsed = await timed(slow, "PUT", path, 1, json={"port": {"state": "ACTIVE"}})
     assert response.status_code == 200, response.text
     waited(response, 1)
-    assert response.json()["port"]["status"] == "PROVISIONING" and 0.9 <= elapsed < 1.8, elapsed
+    assert response.json()["port"]["status"] == "PROVISIONING" and about(elapsed, 1), elapsed
 
-    # A longer wait sees it through: network, port, update and link check, a second each.
-    response, elapsed = await timed(slow, "PUT", path, 15, json={"port": {"state": "ACTIVE"}})
-    assert response.status_code == 200, response.text
-    assert response.json()["port"]["status"] == "ACTIVE", response.text
-
-    response, elapsed = await timed(slow, "DELETE", path, 0)
-    assert response.status_code == 202 and elapsed < 0.9
+    # DELETE: 202 while deprovisioning runs past the wait; a repeated DELETE waits for the same end.
+    response, elapsed = await timed(slow, "DELETE", path, 20)
+    assert response.status_code == 204, response.text
     response, elapsed = await timed(slow, "DELETE", f"networks/{network['id']}", 1)
     assert response.status_code == 202, response.text
     waited(response, 1)
-    assert 0.9 <= elapsed < 1.8, elapsed
-    response, elapsed = await timed(slow, "DELETE", f"networks/{network['id']}", 15)
-    assert response.status_code in (202, 204)
-    deadline = time.monotonic() + 15
-    while (await slow.http.get(f"{slow.base}/networks/{network['id']}", headers=slow.headers)).status_code != 404:
-        assert time.monotonic() < deadline, "slow network never went away"
-        await asyncio.sleep(0.2)
+    assert about(elapsed, 1), elapsed
+    response, elapsed = await timed(slow, "DELETE", f"networks/{network['id']}", 20)
+    assert response.status_code == 204, response.text
+    waited(response, 20)
+    assert elapsed < SLOW_CALL_MS / 1000 + 1.5, elapsed
+    response = await slow.http.get(f"{slow.base}/networks/{network['id']}", headers=slow.headers)
+    assert response.status_code == 404

@@ -5,8 +5,11 @@ import uuid
 
 from batch_helpers import items_by, ledger_counts, post_batch, topology, wait_batch
 
+from temporalio.worker import Replayer
+
 from netprov.naming import batch_workflow_id
 from plugins.qbh_sim import QbhSimPlugin
+from worker.build import WORKFLOWS
 
 PERMANENT = "create_network failed: fake plugin refuses network 'fail-net' (permanent fault injected by name)"
 # Test settings: plugin_max_attempts=4.
@@ -80,6 +83,8 @@ async def test_mixed_faults_end_exactly_as_they_should(api, settings, stack):
     assert progress["status"] == "PARTIAL" and progress["counts"]["port"]["ERROR"] == 6 and progress["phase"] == "done"
     description = await handle.describe()
     assert (await description.static_summary()) == f"Batch of 4 networks, 13 ports, 13 attachments for tenant {api.tenant}"
+    # Its history (retries, failures and all) replays without a non-determinism error.
+    await Replayer(workflows=WORKFLOWS).replay_workflow(await handle.fetch_history())
 
     without_items = (await api.get(f"batches/{created['id']}?items=false"))["batch"]
     assert without_items["items"] is None and without_items["counts"] == batch["counts"]
