@@ -23,6 +23,7 @@ running"; their link status is evaluated when their operations are applied.
 import asyncio
 import concurrent.futures
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -88,6 +89,7 @@ class HostCheckResult:
     # Drift repaired by reconcile, one sentence each (e.g. "interface-id vif-1 on host h1: tag none -> tag 101").
     repaired: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -161,6 +163,7 @@ class AgentLinkActivities:
         return _heartbeating(lambda: self._check())
 
     def _check(self) -> HostCheckResult:
+        started = time.monotonic()
         host = self.host
         plugin_names = agent_plugins()
         targets = host_targets(self.engine, host, plugin_names)
@@ -198,6 +201,7 @@ class AgentLinkActivities:
         result.checked = len(findings)
         result.up = sum(1 for f in findings if f.link_status == LinkStatus.UP)
         result.written = len(record_findings(self.engine, findings, AgentState.ALIVE))
+        result.seconds = round(time.monotonic() - started, 3)
         return result
 
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -189,6 +190,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(MethodNotAllowed("This method is not allowed on this resource."))
         return problem_response(_problem_for_status(error.status_code, str(error.detail)))
 
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, error: OperationalError) -> JSONResponse:
+        # Unreachable, or locked for longer than the busy timeout: the same answer as for the engine.
+        log.warning("database error: %s", str(error).splitlines()[0][:300])
+        return problem_response(
+            ServiceUnavailable("The database cannot be reached right now. Retry later.", retry_after=5)
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error")
@@ -213,6 +222,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     ]
 }
 ERROR_RESPONSES[503] = {
-    **_error_response("Workflow engine unreachable: nothing was changed, retry later"),
+    **_error_response("Workflow engine or database unreachable; retry later"),
     "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}},
 }

@@ -10,7 +10,8 @@ from store.tables import NetworkRow, PortRow
 
 
 def network_path(tenant_id: str, network_id: str) -> str:
-    return f"/v1.1/tenants/{tenant_id}/networks/{network_id}"
+    # Percent-encoded: a tenant id may hold any character, a header (Location) only latin-1.
+    return f"/v1.1/tenants/{quote(tenant_id, safe='')}/networks/{network_id}"
 
 
 def port_path(tenant_id: str, network_id: str, port_id: str) -> str:

@@ -107,7 +107,7 @@ class WorkflowGateway:
         """Raise EngineUnavailable unless the engine answered in the last REACHABLE_FOR seconds or
         answers a health probe now. Writes call this before storing anything: a call to a dead
         server is retried by the client for several seconds, the probe fails at once."""
-        if not probe:
+        if not probe and time.monotonic() < self._reachable_until:
             return
         client = await self.client()
         try:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio import activity
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bench.bare_workflow import NOOP_ACTIVITY, TASK_QUEUE, BenchNoopWorkflow
 from netprov.settings import get_settings
@@ -27,9 +28,16 @@ def noop(value: int) -> int:
 
 
 def bare_worker(netprov_worker: Worker, task_queue: str) -> Worker:
-    """A worker with `netprov_worker`'s settings that runs only the no-op workflow and activity."""
+    """A worker with `netprov_worker`'s settings that runs only the no-op workflow and activity. When netprov's
+    sandbox passes its own workflow package through (imported once, not per run), the no-op workflow's module is
+    passed through as well, so neither side pays a cost the other is spared."""
     config = netprov_worker.config()
     config.update(task_queue=task_queue, workflows=[BenchNoopWorkflow], activities=[noop])
+    runner = config.get("workflow_runner")
+    if isinstance(runner, SandboxedWorkflowRunner) and "workflows" in runner.restrictions.passthrough_modules:
+        config["workflow_runner"] = SandboxedWorkflowRunner(
+            restrictions=runner.restrictions.with_passthrough_modules(BenchNoopWorkflow.__module__)
+        )
     return Worker(**config)
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from netprov.batch import ItemKind
-from store import events
 from netprov.operations import OpKind
 from netprov.status import NO_ATTACHMENT, PROVISIONING, AttachmentStatus, BatchStatus, LinkStatus, NetworkStatus, PortStatus
+from store import events
+from store.projection import refresh_conditions
 from store.tables import BatchItemRow, BatchRow, NetworkRow, OperationRow, PortRow, utcnow
 
 ERROR = "ERROR"
@@ -70,8 +71,12 @@ def insert_batch(
 
 
 def _record_events(session: Session, resources: Iterable[tuple[str, str]]) -> None:
+    """Live events (GET .../events) for the resources just written, in the same transaction."""
+    by_type: dict[str, list[str]] = defaultdict(list)
     for resource_type, resource_id in dict.fromkeys(resources):
-        events.record_state(session, resource_type, resource_id)
+        by_type[resource_type].append(resource_id)
+    for resource_type, resource_ids in by_type.items():
+        events.record_states(session, resource_type, resource_ids)
 
 
 def remove_batch(session: Session, batch_id: str) -> None:
@@ -291,6 +296,7 @@ def record_chunk(engine: Engine, batch_id: str, updates: list[ItemUpdate]) -> No
             item_params,
         )
         connection.execute(update(BatchRow.__table__).where(BatchRow.__table__.c.id == batch_id).values(updated_at=now))
+        refresh_conditions(session, [u.resource_id for u in updates if u.resource_table == _ports.name and u.fields])
         _record_events(session, [("network" if u.resource_table == _networks.name else "port", u.resource_id) for u in updates])
         session.commit()
 
@@ -414,6 +420,7 @@ def cancel_pending(engine: Engine, batch_id: str) -> int:
                             applied_seq=_greatest(connection, _networks.c.applied_seq, last_seq[rid]))
                 )
         connection.execute(update(BatchRow.__table__).where(BatchRow.__table__.c.id == batch_id).values(updated_at=now))
+        refresh_conditions(session, [rid for resource_type, rid, removed in touched if resource_type == "port" and removed is None])
         for resource_type, rid, removed in touched:
             events.record_state(session, resource_type, rid, removed=removed)
         session.commit()

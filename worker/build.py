@@ -6,6 +6,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.batch import BatchActivities
 from activities.link_status import AgentLinkActivities, LinkMonitorActivities
@@ -26,6 +27,11 @@ MAX_CONCURRENT_ACTIVITIES = 64
 # On SIGTERM a worker stops polling and gives activities in flight this long to finish: longer
 # than any plugin step may run (STEP_TIMEOUT), so none is abandoned to a retry elsewhere.
 GRACEFUL_SHUTDOWN = STEP_TIMEOUT + timedelta(seconds=5)
+# Every operation on a resource is a new workflow run, and the sandbox re-executes a workflow's module for each
+# run: a third of the worker's CPU per provisioned port (bench/). Our workflow modules hold no state and make no
+# non-deterministic calls, so they are imported once and shared (the sandbox still isolates everything else);
+# the replay tests run them in the default sandbox, which keeps checking their determinism.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
 
 
 def central_worker(
@@ -63,6 +69,7 @@ def central_worker(
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

@@ -147,7 +147,7 @@ class LinkMonitorWorkflow:
             # The agent took the check and failed or vanished during it: the next cycle tells.
             return self._verdict(host, FAILED, str(cause or error))
         self.dead.pop(host.host, None)
-        detail = f"{result.up}/{result.checked} ports up, {result.written} written"
+        detail = f"{result.up}/{result.checked} ports up, {result.written} written, {result.seconds:g} s"
         if result.repaired:
             detail += f", repaired: {'; '.join(result.repaired)}"
         if result.errors:

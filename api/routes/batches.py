@@ -16,6 +16,7 @@ resource's workflow then starts from the state the batch left.
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -66,7 +67,8 @@ _REQUEST_SCHEMA = {
 
 
 def batch_path(tenant_id: str, batch_id: str) -> str:
-    return f"/v1.1/tenants/{tenant_id}/batches/{batch_id}"
+    # Percent-encoded, as api/views.py does: a tenant id may hold any character, a Location header only latin-1.
+    return f"/v1.1/tenants/{quote(tenant_id, safe='')}/batches/{batch_id}"
 
 
 # -- endpoints -----------------------------------------------------------------------------
@@ -103,6 +105,7 @@ async def create_batch(
     raw = await _json_body(request)
     spec = _parse(raw)
     engine = session.get_bind()
+    session.close()  # authentication is done: give its connection back while the batch is stored
     digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/batches", raw)
     # The database work of a big batch takes a while: off the event loop, on a session of its own.
     earlier = await run_in_threadpool(_earlier, engine, tenant_id, idempotency_key, digest)
