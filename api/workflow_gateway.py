@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
@@ -186,6 +186,9 @@ class WorkflowGateway:
             return applied >= seq
         except (WorkflowUpdateFailedError, RPCError, EngineUnavailable, asyncio.TimeoutError):
             # No run in progress (it already finished) or no engine: the database row tells.
+            return False
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # The wait was over before the workflow took the update up (a busy worker): the row tells.
             return False
 
     def plan(self, plugin: str) -> PluginPlan:

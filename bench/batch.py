@@ -155,8 +155,9 @@ def run(
     own = stack is None
     if own:
         stack = BenchStack()
-        stack.start()
     try:
+        if own:
+            stack.start()
         result = asyncio.run(
             measure(stack.api_url, stack.admin_token, networks=networks, ports=ports, baseline_ports=baseline_ports, timeout=timeout)
         )

@@ -53,10 +53,10 @@ SMOKE = Size(
 )
 QUICK = Size(
     name="quick",
-    throughput_count=150,
+    throughput_count=100,
     submit_concurrency=10,
     one_at_a_time=10,
-    write_levels=((1, 30), (10, 60), (50, 100)),
+    write_levels=((1, 20), (10, 40), (50, 60)),
     seeded_ports=10_000,
     get_samples=200,
     list_samples=10,

@@ -41,6 +41,9 @@ from sqlmodel import SQLModel
 
 import store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
+# Autogenerate announces each of its plugins at INFO on every comparison: noise in our logs.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
 # pg_advisory_xact_lock key: any constant shared by every netprov process ("netprov" in ASCII).

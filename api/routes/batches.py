@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import idempotency
 from api.batch_flow import kind_totals, start_batch
 from api.deps import GatewayDep, PreferencesDep, SessionDep, SettingsDep, TenantCallerDep, allow_query, check_uuid, strict_handling
-from api.problems import ERROR_RESPONSES, BadRequest, BatchNotFound, InvalidBody
+from api.problems import ERROR_RESPONSES, BadRequest, BatchNotFound, InvalidBody, UnsupportedMediaType
 from api.routes.admin import NothingToRetry
 from api.views import workflow_url
 from api.workflow_gateway import RPC_TIMEOUT, EngineUnavailable
@@ -58,10 +58,31 @@ from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, Por
 router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/batches", tags=["batches"], responses=ERROR_RESPONSES)
 BATCH = ResourceType.BATCH.value
 MAX_ERRORS = 20
+
+
+def _inlined(schema: dict) -> dict:
+    """`schema` with its `$defs` written in place of their references (none is recursive), so the
+    OpenAPI document needs no component for them."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return resolve(schema)
+
+
+# The body is parsed by the handler (so that a bad item's error names it); documented here.
 _REQUEST_SCHEMA = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": BatchCreateRequest.model_json_schema(ref_template="#/components/schemas/{model}")}},
+        "content": {"application/json": {"schema": _inlined(BatchCreateRequest.model_json_schema())}},
     }
 }
 
@@ -310,6 +331,12 @@ def detail_flag_named(request: Request, name: str) -> bool:
 
 
 async def _json_body(request: Request) -> Any:
+    """The JSON body, read as FastAPI reads bodies: no Content-Type or a JSON one; otherwise 415."""
+    content_type = request.headers.get("content-type")
+    if content_type:
+        kind = content_type.split(";", 1)[0].strip().lower()
+        if not (kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))):
+            raise UnsupportedMediaType("Send the request body as JSON, with Content-Type: application/json.")
     body = await request.body()
     if not body:
         raise InvalidBody("The request body is empty; send {\"batch\": {...}}.")

@@ -178,8 +178,10 @@ async def create_port(
     return {"port": port_body(row, settings)}
 
 
+# Single-resource reads run on the event loop: two indexed SQLite reads cost far less than the hop to
+# the thread pool a plain `def` takes (bench/: GET p50 17 ms -> 3 ms on a busy 2-core machine).
 @router.get("/{port_id}", response_model=PortResponse, dependencies=[allow_query()])
-def show_port(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
+async def show_port(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
     return {"port": port_body(port_of(session, tenant_id, network_id, port_id), settings)}
 
 
@@ -280,7 +282,7 @@ async def delete_port(
 
 
 @router.get("/{port_id}/attachment", response_model=AttachmentResponse, dependencies=[allow_query()])
-def show_attachment(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep):
+async def show_attachment(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep):
     return {"attachment": attachment_body(port_of(session, tenant_id, network_id, port_id))}
 
 

@@ -61,10 +61,10 @@ def _applied(stack: ProcessStack, resource_ids: set[str]) -> Counter:
 async def test_worker_killed_mid_batch_batch_completes_nothing_twice(processes):
     tenant = Tenant(processes.api_url)
     created = (await post_batch(tenant, topology(["crash-a", "crash-b"], 8)))["batch"]
-    # Kill the worker once some ports are done and others are not.
-    seen = await _until(tenant, created["id"], lambda b: 4 <= b["counts"]["port"]["ACTIVE"] < 16)
+    # Kill the worker once some ports are done and the batch is not.
+    seen = await _until(tenant, created["id"], lambda b: b["counts"]["port"]["ACTIVE"] >= 4 and b["status"] == "PROVISIONING")
     processes.kill("worker")
-    assert seen["status"] == "PROVISIONING"
+    assert seen["counts"]["attachment"]["AVAILABLE"] < 16  # work was left for the next worker
     await asyncio.sleep(1)
     processes.restart("worker")
     batch = await wait_batch(tenant, created["id"], timeout=90)

@@ -127,7 +127,7 @@ async def test_port_learns_its_network_settled_even_when_the_answer_is_lost(rig)
     # run's last workflow task); the row says how the network ended.
     await network.terminate("test: the answer to the waiting port is lost")
     with Session(rig.engine) as session:
-        session.execute(update(NetworkRow).where(NetworkRow.id == network_id).values(status="AVAILABLE", applied_seq=1))
+        session.execute(update(NetworkRow).where(NetworkRow.id == network_id).values(status="AVAILABLE", applied_seq=2))
         session.commit()
 
     assert await asyncio.wait_for(port.result(), 20) == "DOWN"
