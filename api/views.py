@@ -2,9 +2,11 @@
 
 from urllib.parse import quote
 
+from netprov.conditions import while_pending
 from netprov.naming import network_workflow_id, port_workflow_id
 from netprov.resources import AttachmentBody, Links, NetworkBody, NetworkSummary, PortBody, PortSummary
 from netprov.settings import Settings
+from netprov.status import PROVISIONING
 from store.projection import effective_status
 from store.tables import NetworkRow, PortRow
 
@@ -67,7 +69,7 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
         attachment=attachment_body(row),
         link_status=row.link_status,
         link_status_string=row.link_status_string,
-        conditions=row.conditions or [],
+        conditions=while_pending(row.conditions or [], reason, row.updated_at) if status == PROVISIONING else row.conditions or [],
         created_at=row.created_at,
         updated_at=row.updated_at,
         links=Links(

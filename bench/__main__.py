@@ -60,12 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def scenario_module(name: str):
-    """Scenarios 3 and 5 live in modules of their own (bench/batch.py, bench/wait_vs_poll.py); scenario 5 falls
-    back to bench/waiting.py when that module is not there."""
-    if name == "batch":
-        return _optional("bench.batch")
-    if name == "wait_vs_poll":
-        return _optional("bench.wait_vs_poll") or importlib.import_module("bench.waiting")
+    """Scenarios 3 and 5 live in modules of their own (bench/batch.py, bench/wait_vs_poll.py), None when absent."""
+    if name in ("batch", "wait_vs_poll"):
+        return _optional(f"bench.{name}")
     return {"writes": writes, "settle": settle, "reads": reads, "memory": memory}[name]
 
 
@@ -78,20 +75,35 @@ def _optional(module: str):
         return None
 
 
-async def call_run(module, ctx: BenchContext) -> dict:
-    """Call `module.run`, passing what its parameters ask for by name (a module written apart from this harness
-    may take the context or just the parts it needs); a synchronous `run` goes to a thread."""
-    run = module.run
+# What a scenario's `run` may ask for, by parameter name.
+OFFERED = frozenset({
+    "ctx", "context", "stack", "size", "quick", "watch", "api_url", "base_url", "admin_token", "token",
+    "temporal_address", "data_dir", "database_path", "pids", "results", "log", "one_post_per_resource_per_s",
+    "networks", "ports", "baseline_ports", "clients", "seconds",
+})
+
+
+def _offered(ctx: BenchContext) -> dict:
     offered = {
         "ctx": ctx, "context": ctx, "stack": ctx.stack, "size": ctx.size, "quick": ctx.quick, "watch": ctx.watch,
         "api_url": ctx.api_url, "base_url": ctx.api_url, "admin_token": ctx.admin_token, "token": ctx.admin_token,
         "temporal_address": ctx.temporal_address, "data_dir": ctx.stack.data_dir,
         "database_path": ctx.stack.database_path, "pids": ctx.stack.pids(), "results": ctx.results,
         "log": ctx.log, "one_post_per_resource_per_s": ctx.results.get("settled_per_s"),
-        # Scenario 3's size, by the names bench/batch.py takes.
+        # Scenario 3's and 5's sizes, by the names bench/batch.py and bench/wait_vs_poll.py take.
         "networks": ctx.size.batch_networks, "ports": ctx.size.batch_ports,
-        "baseline_ports": ctx.size.batch_baseline_ports,
+        "baseline_ports": ctx.size.batch_baseline_ports, "clients": ctx.size.wait_clients,
+        "seconds": ctx.size.wait_seconds,
     }
+    assert offered.keys() == OFFERED
+    return offered
+
+
+async def call_run(module, ctx: BenchContext) -> dict:
+    """Call `module.run`, passing what its parameters ask for by name (a module written apart from this harness
+    may take the context or just the parts it needs); a synchronous `run` goes to a thread."""
+    run = module.run
+    offered = _offered(ctx)
     parameters = inspect.signature(run).parameters
     kwargs = {name: offered[name] for name in parameters if name in offered}
     missing = [

@@ -208,6 +208,9 @@ def figure_rows(doc: dict) -> list[tuple[str, str, str]]:
         rows.append(("5 wait", f"{waiting.get('clients')} clients Prefer: wait: server CPU", _fmt(waiting["wait"].get("server_cpu_s"), "s")))
         rows.append(("5 wait", f"same clients polling every {waiting.get('poll_interval_s')} s: server CPU", _fmt(waiting["poll"].get("server_cpu_s"), "s")))
         rows.append(("5 wait", "wait ÷ poll server CPU", _fmt(waiting.get("wait_to_poll_cpu_ratio"), "×")))
+        over_idle = waiting.get("temporal_cpu_s_over_idle") or {}
+        if over_idle:
+            rows.append(("5 wait", "  Temporal CPU above idle clients", ", ".join(f"{k} {_fmt(v)} s" for k, v in over_idle.items())))
     else:
         for key, value in waiting.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -262,3 +265,27 @@ def markdown_table(doc: dict) -> str:
 
 def print_error(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.report [FILE]`: a results document (default bench/results/latest.json) as Markdown."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("file", nargs="?", type=Path, default=Path(__file__).parent / "results" / "latest.json")
+    doc = json.loads(parser.parse_args(argv).file.read_text())
+    machine = doc.get("machine", {})
+    noise = doc.get("noise") or {}
+    print(
+        f"`{doc.get('size')}` run of {doc.get('started_at')}, {doc.get('duration_s')} s: {machine.get('cores')} cores "
+        f"({machine.get('cpu_model')}), {machine.get('memory_mb'):,} MB, Python {machine.get('python')}, "
+        f"temporalio {machine.get('temporalio')}, SQLite {machine.get('sqlite')}; other processes used "
+        f"{(noise.get('other_processes_share_of_machine') or 0):.0%} of the machine during the run.\n"
+    )
+    print(markdown_table(doc))
+
+
+if __name__ == "__main__":
+    main()

@@ -21,8 +21,9 @@ class Size:
     detail_list_samples: int
     # Baseline (b): plugin calls per action.
     sync_calls: int
-    # Scenario 5: clients waiting (Prefer: wait) and, then, clients polling.
+    # Scenario 5: clients waiting (Prefer: wait) and, then, clients polling; seconds each phase lasts.
     wait_clients: int
+    wait_seconds: float
     # Scenario 3: the batch's topology and how many of its ports are also made one POST at a time.
     batch_networks: int
     batch_ports: int
@@ -46,6 +47,7 @@ SMOKE = Size(
     detail_list_samples=1,
     sync_calls=50,
     wait_clients=10,
+    wait_seconds=2.0,
     batch_networks=2,
     batch_ports=20,
     batch_baseline_ports=10,
@@ -63,6 +65,7 @@ QUICK = Size(
     detail_list_samples=3,
     sync_calls=300,
     wait_clients=50,
+    wait_seconds=3.0,
     batch_networks=10,
     batch_ports=200,
     batch_baseline_ports=50,
@@ -73,13 +76,14 @@ FULL = Size(
     throughput_count=1_000,
     submit_concurrency=10,
     one_at_a_time=50,
-    write_levels=((1, 150), (10, 300), (50, 500)),
+    write_levels=((1, 100), (10, 200), (50, 400)),
     seeded_ports=10_000,
     get_samples=1_000,
     list_samples=30,
     detail_list_samples=10,
     sync_calls=2_000,
     wait_clients=200,
+    wait_seconds=10.0,
     batch_networks=10,
     batch_ports=1_000,
     batch_baseline_ports=200,

@@ -30,6 +30,7 @@ from netprov.settings import Settings
 TASK_QUEUE = Settings.model_fields["task_queue"].default
 
 HEALTH_TIMEOUT = 90.0
+STOP_TIMEOUT = 3.0
 
 
 class BenchStack:
@@ -137,7 +138,7 @@ class BenchStack:
         child.start(env)
 
     def stop_child(self, child: Child) -> None:
-        stop_children([child])
+        stop_children([child], timeout=STOP_TIMEOUT)
         if child in self.extra:
             self.extra.remove(child)
 
@@ -159,7 +160,8 @@ class BenchStack:
         """Stop every process (SIGTERM, then SIGKILL whatever does not stop in time) and remove the data
         directory unless `keep` (or the stack's own `keep`) says otherwise."""
         try:
-            stop_children([self.api, *self.extra, self.worker])
+            # Nothing of a bench run is kept, so a worker finishing its activities gracefully is not waited for.
+            stop_children([self.api, *self.extra, self.worker], timeout=STOP_TIMEOUT)
         finally:
             self.temporal.stop()
             if not (self.keep or keep):

@@ -16,7 +16,7 @@ a pure function: store/projection.py calls it whenever a row's inputs change.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -159,3 +159,18 @@ def _link_up(f: PortFacts) -> tuple[str, str, str | None]:
     if f.link_status == LinkStatus.UP:
         message = f"interface {f.attachment_id} on host {f.attachment_host} sees its network"
     return status, link_reason(f.link_status, f.link_status_string), message
+
+
+def while_pending(conditions: Sequence[dict[str, Any]], message: str | None, since: datetime) -> list[dict[str, Any]]:
+    """The conditions to show for a port whose accepted operations are not all applied yet: the
+    stored ones (written when the last operation was applied) with Provisioned False. The API
+    renders a port this way, as it renders its status PROVISIONING, without writing on accept."""
+    if since.tzinfo is None:  # read back from SQLite: UTC without a zone
+        since = since.replace(tzinfo=UTC)
+    shown = []
+    for condition in conditions:
+        if condition.get("type") == ConditionType.PROVISIONED and condition.get("status") != FALSE:
+            condition = {**condition, "status": FALSE, "reason": "Provisioning", "message": message,
+                         "last_transition_time": since.isoformat()}  # fmt: skip
+        shown.append(condition)
+    return shown

@@ -137,7 +137,11 @@ class ResourceLoop:
         await workflow.wait_condition(lambda: task.done() or self.uncancellable == 0)
         task.cancel()
         finished = False
-        if self.operator_cancel is not None and not self.queue.has_delete():
+        # A DELETE needs the repeat as much: a cancel that lands while the task awaits an activity
+        # resolved in the same activation is spent, and the task would wait on (e.g. for a network
+        # that is itself waiting for this port to go). Added after v0.1 shipped, hence the patch.
+        operator_only = self.operator_cancel is not None and not self.queue.has_delete()
+        if operator_only or workflow.patched("delete-cancel-until-stopped"):
             await self._until_stopped(task)
         try:
             await task

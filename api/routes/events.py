@@ -16,12 +16,17 @@ One `EventFeed` per process tails the table: after a commit of this process that
 at once, and for the other processes (workers write most events) by one `id > horizon` query every
 POLL_SECONDS while any stream is open. Each stream then reads only its tenant's new rows. Streams
 hold no database connection between reads.
+
+A stream never ends by itself, and uvicorn waits for open responses before it stops: so when the
+server is told to exit (SIGINT/SIGTERM) the streams are ended first (uvicorn's `Server.handle_exit`
+is wrapped for that, as sse-starlette does); clients reconnect with Last-Event-ID.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -54,14 +59,30 @@ class EventFeed:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.horizon = EventHorizon(0)
+        self.closing = False
         self._subscribers = 0
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._bell = asyncio.Event()
         self._moved = asyncio.Event()
         self._ready = asyncio.Event()
+        _FEEDS.add(self)
+
+    def close_soon(self) -> None:
+        """End every stream of this feed (thread- and signal-safe); new streams end at once too."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._close)
+        else:
+            self.closing = True
+
+    def _close(self) -> None:
+        self.closing = True
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
 
     @contextlib.asynccontextmanager
     async def subscription(self) -> AsyncIterator["EventFeed"]:
+        self._loop = asyncio.get_running_loop()
         self._subscribers += 1
         if self._task is None or self._task.done():
             self._ready.clear()
@@ -79,7 +100,7 @@ class EventFeed:
         """Wait until the horizon is past `event_id`; False when `timeout` passed first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.horizon.value <= event_id:
+        while self.horizon.value <= event_id and not self.closing:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -90,7 +111,7 @@ class EventFeed:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        remove = events.on_commit(lambda: loop.call_soon_threadsafe(self._bell.set))
+        remove = events.on_commit(lambda: loop.is_closed() or loop.call_soon_threadsafe(self._bell.set))
         try:
             while True:
                 try:
@@ -115,6 +136,32 @@ class EventFeed:
                     await asyncio.wait_for(self._bell.wait(), POLL_SECONDS)
         finally:
             remove()
+
+
+_FEEDS: "weakref.WeakSet[EventFeed]" = weakref.WeakSet()
+
+
+def _end_streams_when_the_server_exits() -> None:
+    try:
+        from uvicorn.server import Server
+    except ImportError:  # served otherwise: streams end when their clients go
+        return
+    if getattr(Server.handle_exit, "ends_event_streams", False):
+        return
+    original = Server.handle_exit
+
+    def handle_exit(self, sig, frame) -> None:
+        # The streams of the app this server serves; any app's when it cannot tell.
+        own = getattr(getattr(getattr(self.config, "app", None), "state", None), "event_feed", None)
+        for feed in [own] if own is not None else list(_FEEDS):
+            feed.close_soon()
+        original(self, sig, frame)
+
+    handle_exit.ends_event_streams = True  # type: ignore[attr-defined]
+    Server.handle_exit = handle_exit  # type: ignore[method-assign]
+
+
+_end_streams_when_the_server_exits()
 
 
 def feed_of(request: Request) -> EventFeed:
@@ -192,7 +239,7 @@ async def _stream(feed: EventFeed, engine: Engine, tenant_id: str, start: int | 
         yield f"retry: {RETRY_MS}\n: netprov events of tenant {tenant_id} after id {scanned}\n\n".encode()
         if notice is not None:
             yield f"event: truncated\ndata: {json.dumps(notice)}\n\n".encode()
-        while True:
+        while not feed.closing:
             upto = feed.horizon.value
             if upto > scanned:
                 rows = await asyncio.to_thread(events.tenant_events, engine, tenant_id, scanned, upto, READ_BATCH)

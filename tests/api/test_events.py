@@ -5,6 +5,7 @@ buffers whole responses, so it cannot stream)."""
 import asyncio
 import contextlib
 import json
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
+from api.app import create_app
 from api.routes import events as events_route
 from devstack.temporal_server import free_port
 from netprov.client import AsyncClient, Forbidden, Unauthorized
@@ -294,3 +296,23 @@ def test_prune_keeps_the_newest_and_drops_the_old(tmp_path):
         session.add(EventRow(tenant_id="t", resource_type="network", resource_id="n", kind="status", data={}))
         session.commit()
     assert store_events.latest_id(engine) == 11
+
+
+async def test_streams_end_when_the_server_is_told_to_exit(stack, api):
+    # uvicorn waits for open responses before it stops: the streams must end, or Ctrl-C hangs.
+    app = create_app(stack.settings, stack.client, sweeper=False)
+    port = free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        async with http.stream("GET", f"{api.base}/events", headers=api.headers) as response:
+            lines = response.aiter_lines()
+            assert (await anext(lines)).startswith("retry:")
+            started = time.monotonic()
+            server.handle_exit(signal.SIGTERM, None)  # what SIGTERM does
+            rest = [line async for line in lines]  # the stream ends: the iteration stops
+    await asyncio.wait_for(task, 5)
+    assert time.monotonic() - started < 3
+    assert not any(line.startswith("data:") for line in rest)

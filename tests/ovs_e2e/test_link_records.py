@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from netprov.conditions import AgentState, PortFacts, link_reason, port_conditions
+from netprov.conditions import AgentState, PortFacts, link_reason, port_conditions, while_pending
 from netprov.status import NO_ATTACHMENT
 from netprov.workflow_io import Projection
 from store.engine import engine_for
 from store.links import LinkFinding, host_targets, record_findings
 from store.projection import apply_projection
+from store.schema import scratch_database
 from store.tables import EventRow, NetworkRow, PortRow
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -78,9 +79,15 @@ def test_agent_liveness_and_pending_operations():
     assert (pending["Provisioned"]["status"], pending["Provisioned"]["message"]) == ("False", "step 2 of 2")
 
 
-@pytest.fixture
-def engine(tmp_path: Path):
-    return engine_for(f"sqlite:///{tmp_path / 'links.db'}", True)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path: Path):
+    if request.param == "sqlite":
+        yield engine_for(f"sqlite:///{tmp_path / 'links.db'}", True)
+        return
+    with scratch_database(request.getfixturevalue("postgres_server"), "netprov_links") as url:
+        engine = engine_for(url, True)
+        yield engine
+        engine.dispose()
 
 
 def _port(engine, plugin: str = "ovs", **fields) -> str:
@@ -151,3 +158,11 @@ def test_projections_keep_conditions_and_plugins_without_agents_need_none(engine
     assert conditions["LinkUp"]["status"] == "True"
     # Ports of plugins without agents are none of the monitor's business.
     assert host_targets(engine, "h1", ["ovs"]) == []
+
+
+def test_a_port_with_operations_pending_shows_provisioned_false():
+    stored = port_conditions([], ATTACHED, AgentState.ALIVE, T0)
+    shown = by_type(while_pending(stored, "plugging interface vif-2 on host h1", T0 + timedelta(seconds=3)))
+    assert (shown["Provisioned"]["status"], shown["Provisioned"]["reason"]) == ("False", "Provisioning")
+    assert shown["Provisioned"]["last_transition_time"] == (T0 + timedelta(seconds=3)).isoformat()
+    assert shown["LinkUp"] == by_type(stored)["LinkUp"] and shown["AgentAlive"] == by_type(stored)["AgentAlive"]

@@ -174,8 +174,9 @@ def test_dead_agent_shows_on_its_ports_and_its_work_waits_until_it_returns(cloud
     response = cloud.attach(late, cloud.iface("k3"), b, wait=3)
     assert response.status_code == 202 and response.json()["attachment"]["status"] == "PROVISIONING"
     time.sleep(3)
-    waiting = cloud.get_port(late)
+    waiting = cloud.wait_port(late, lambda body: body["link_status_string"] == f"agent on host {b} not running")
     assert waiting["status"] == "PROVISIONING" and waiting["attachment"]["status"] == "PROVISIONING"
+    assert condition(waiting, "Provisioned")["status"] == condition(waiting, "AgentAlive")["status"] == "False"
     assert not cloud.ping(cloud.iface("k3"), "10.46.0.1", attempts=1)
 
     # ... and completes once the agent is back, when its ports are checked again.
