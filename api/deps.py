@@ -1,9 +1,10 @@
 """What handlers declare they need: database session, caller, workflow gateway, settings."""
 
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -69,10 +70,12 @@ def check_uuid(value: str, what: str) -> str:
 
 @dataclass(frozen=True)
 class Preferences:
-    """RFC 7240 `Prefer`: `wait=N` and `handling=strict|lenient`."""
+    """RFC 7240 `Prefer`: `wait=N` and `handling=strict|lenient`. A wait counts from `received_at`
+    (monotonic clock), when the request was read, not from when the write was handed over."""
 
     wait: int | None = None
     strict: bool | None = None
+    received_at: float = field(default_factory=time.monotonic)
 
 
 _PREF = re.compile(r"^\s*([a-zA-Z-]+)\s*(?:=\s*\"?([^\";]*)\"?)?")

@@ -70,8 +70,9 @@ async def wait_applied(
     it was applied. The resource row is re-read by the caller afterwards."""
     if not prefs.wait:
         return False
-    deadline = time.monotonic() + prefs.wait
-    if await gateway.wait_applied(resource_type, resource_id, seq, prefs.wait):
+    deadline = prefs.received_at + prefs.wait
+    remaining = deadline - time.monotonic()
+    if remaining > 0 and await gateway.wait_applied(resource_type, resource_id, seq, remaining):
         return True
     # The update found no run to ask (it had finished: the row is final) or the wait is over.
     table = table_for(resource_type)

@@ -1,7 +1,5 @@
 """Resources as rich tables, or as JSON with --json."""
 
-from collections.abc import Iterable
-
 from rich.table import Table
 from rich.text import Text
 
@@ -171,8 +169,3 @@ def _yes(value: bool) -> str:
 
 def _time(value) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
-
-
-def ids(values: Iterable[str]) -> None:
-    for value in values:
-        console().print(value)

@@ -74,8 +74,11 @@ async def run_action(
         except ActivityError as error:
             if _stop_for_cancel(target):
                 raise asyncio.CancelledError(f"{action.value} cancelled during {step.name}") from error
-            await _compensate(plan, completed, request, target)
-            raise ActionFailed(_describe(step.name, error, plan.max_attempts)) from error
+            reason = _describe(step.name, error, plan.max_attempts)
+            undo_failure = await _compensate(plan, completed, request, target)
+            if undo_failure:
+                reason = f"{reason}; then {undo_failure}: the device may keep a partial configuration"
+            raise ActionFailed(reason) from error
         completed.append(step)
         data.update(result.data)
     return data
@@ -86,7 +89,11 @@ def _stop_for_cancel(target: ActionTarget) -> bool:
     return target.cancelled() and workflow.patched("stop-steps-on-cancel")
 
 
-async def _compensate(plan: PluginPlan, completed: list[StepSpec], request: PluginRequest, target: ActionTarget) -> None:
+async def _compensate(
+    plan: PluginPlan, completed: list[StepSpec], request: PluginRequest, target: ActionTarget
+) -> str | None:
+    """Undo `completed` in reverse; the reason when an undo step itself failed for good (the
+    resource then goes to ERROR saying so, and a DELETE or RETRY re-drives the cleanup)."""
     for step in reversed(completed):
         if not step.undo:
             continue
@@ -100,7 +107,11 @@ async def _compensate(plan: PluginPlan, completed: list[StepSpec], request: Plug
             seq=target.seq,
             max_attempts=UNDO_ATTEMPTS,
         )
-        await _execute(plan, undo, step_input, UNDO_ATTEMPTS)
+        try:
+            await _execute(plan, undo, step_input, UNDO_ATTEMPTS)
+        except ActivityError as error:
+            return f"undoing {step.name} failed: {_describe(undo.name, error, UNDO_ATTEMPTS)}"
+    return None
 
 
 async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, attempts: int) -> StepResult:
