@@ -245,7 +245,8 @@ def print_table(doc: dict) -> None:
     noise = doc.get("noise") or {}
     if noise.get("other_processes_share_of_machine") is not None:
         _console.print(
-            f"Other processes used {noise['other_processes_share_of_machine']:.0%} of the machine during the run "
+            f"Other processes used {noise['other_processes_share_of_machine']:.0%} of the machine while the scenarios ran "
+            "(scenario 5, which runs its own stack, aside) "
             f"(load average {machine.get('load_average_1m_at_start')} at start, {noise.get('load_average_1m_at_end')} at end)."
         )
     for name, error in (doc.get("errors") or {}).items():
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
         f"`{doc.get('size')}` run of {doc.get('started_at')}, {doc.get('duration_s')} s: {machine.get('cores')} cores "
         f"({machine.get('cpu_model')}), {machine.get('memory_mb'):,} MB, Python {machine.get('python')}, "
         f"temporalio {machine.get('temporalio')}, SQLite {machine.get('sqlite')}; other processes used "
-        f"{(noise.get('other_processes_share_of_machine') or 0):.0%} of the machine during the run.\n"
+        f"{(noise.get('other_processes_share_of_machine') or 0):.0%} of the machine while the scenarios ran.\n"
     )
     print(markdown_table(doc))
 

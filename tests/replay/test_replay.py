@@ -59,8 +59,24 @@ async def test_todays_histories_replay(stack, api):
     assert (await api.request("DELETE", f"networks/{cascade['id']}")).status_code in (202, 204)
     await api.gone(f"networks/{cascade['id']}")
 
+    response = await api.request(
+        "POST",
+        "batches",
+        json={
+            "batch": {
+                "networks": [{"ref": "n1", "name": "replay-batch"}],
+                "ports": [{"ref": "p1", "network": "n1", "state": "ACTIVE"}, {"ref": "p2", "network": "n1"}],
+                "attachments": [{"port": "p1", "id": "vif-replay-batch", "host": "h1"}],
+            }
+        },
+    )
+    assert response.status_code == 202, response.text
+    batch_id = response.json()["batch"]["id"]
+    await api.settle(f"batches/{batch_id}", "batch")
+
     histories = {}
     for kind, workflow_id in [
+        ("batch", f"batch-{batch_id}"),
         ("network-cascade", f"network-{cascade['id']}"),
         ("network", f"network-{network['id']}"),
         ("port", f"port-{port['id']}"),
