@@ -15,7 +15,6 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateR
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from api.problems import ServiceUnavailable
 from netprov.naming import (
     SA_RESOURCE_TYPE,
     SA_STATUS,

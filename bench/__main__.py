@@ -26,7 +26,7 @@ from bench.context import BenchContext
 from bench.probes import cpu_seconds, machine, machine_busy_seconds
 from bench.projection_watch import ProjectionWatch
 from bench.report import batch_seconds, judge, print_table, progress
-from bench.sizes import FULL, QUICK, SIZES, SMOKE, Size
+from bench.sizes import FULL, QUICK, SMOKE, Size
 from bench.stack import BenchStack
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 
 from api.app import create_app
 from devstack.temporal_server import TemporalDevServer, free_port
+from live_server import LiveServer
 from netprov.settings import Settings
 from store.schema import scratch_database
 from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker
@@ -102,6 +104,23 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
         async with httpx.AsyncClient(transport=transport, base_url="http://netprov.test", timeout=90) as http:
             yield Stack(settings, client, app, http)
     executor.shutdown(wait=False, cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+async def live_url(stack: Stack) -> AsyncIterator[str]:
+    """The session's app over real HTTP: uvicorn on a free port, on the test loop. Synchronous
+    callers (the CLI, the sync client) must run in a thread so the loop keeps serving."""
+    port = free_port()
+    server = LiveServer(uvicorn.Config(stack.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    server.force_exit = True  # open event streams would otherwise hold the shutdown
+    await asyncio.wait_for(task, 10)
 
 
 class Api:

@@ -43,7 +43,7 @@ from netprov.resources import (
 )
 from netprov.status import NO_ATTACHMENT, PROVISIONING, AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus, ResourceType
 from store.projection import effective_status
-from store.tables import IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
+from store.tables import IdempotencyRow, OperationRow, PortRow
 
 router = APIRouter(
     prefix="/v1.1/tenants/{tenant_id}/networks/{network_id}/ports",

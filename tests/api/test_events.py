@@ -22,26 +22,12 @@ from netprov.resources import StatusEvent
 from store import events as store_events
 from store.events import EventHorizon
 from store.tables import EventRow
+from live_server import LiveServer
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
-
-
-@pytest.fixture(scope="module")
-async def events_url(stack) -> AsyncIterator[str]:
-    port = free_port()
-    server = _Server(uvicorn.Config(stack.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = server.force_exit = True
-    await asyncio.wait_for(task, 10)
+@pytest.fixture
+def events_url(live_url: str) -> str:
+    return live_url
 
 
 @pytest.fixture
@@ -302,7 +288,7 @@ async def test_streams_end_when_the_server_is_told_to_exit(stack, api):
     # uvicorn waits for open responses before it stops: the streams must end, or Ctrl-C hangs.
     app = create_app(stack.settings, stack.client, sweeper=False)
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    server = LiveServer(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)

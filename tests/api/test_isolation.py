@@ -187,6 +187,16 @@ async def test_no_route_crosses_tenants(tenants, stack, settings):
                     k: v for k, v in reference.headers.items() if k not in ("content-length", "date")
                 }
                 tried += 1
+            # 2b. Every other documented route on a network or a port (history, operator actions, ...): 404 too.
+            for template, methods in stack.app.openapi()["paths"].items():
+                if "{network_id}" not in template or not template.startswith("/v1.1/tenants/{tenant_id}/"):
+                    continue
+                path = template.replace("{tenant_id}", attacker.id).replace("{network_id}", v_network).replace("{port_id}", v_port)
+                for method in methods:
+                    response = await attacker.api.request(method.upper(), path, json=bodies_for(method.upper(), path))
+                    assert response.status_code == 404, (method, path, response.text)
+                    assert_reveals_nothing(response, victim, path)
+                    tried += 1
             # 3. The attacker's own collections show its own resources only, whatever the filter.
             own_ids = {n["id"] for n in attacker.networks}
             for query in NETWORK_QUERIES:

@@ -7,7 +7,6 @@ Size: NETPROV_CHAOS_PORTS (default 60 in `make test`; the issue's full run is 20
 import asyncio
 import os
 import time
-import uuid
 from collections import Counter
 
 import httpx

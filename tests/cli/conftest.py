@@ -3,37 +3,11 @@ worker and Temporal dev server from tests/conftest.py) served by uvicorn on a fr
 test loop. Synchronous code (the CLI, the sync client) runs in a thread so the loop keeps serving."""
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
-from devstack.temporal_server import free_port
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):
-        # The test process keeps its own signal handling (Ctrl-C stops pytest, not this server).
-        yield
-
-
-@pytest.fixture(scope="session")
-async def live_url(stack) -> AsyncIterator[str]:
-    port = free_port()
-    server = _Server(uvicorn.Config(stack.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    server.force_exit = True  # open event streams would otherwise hold the shutdown
-    await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture
