@@ -119,7 +119,7 @@ async def call_run(module, ctx: BenchContext) -> dict:
 
 def own_cpu_seconds(ctx: BenchContext) -> float:
     """CPU time used so far by the stack's processes and by this one (the load generator)."""
-    return sum(filter(None, (cpu_seconds(pid) for pid in ctx.stack.pids().values() if pid))) + time.process_time()
+    return sum(filter(None, (cpu_seconds(pid) for pid in ctx.stack.all_pids()))) + time.process_time()
 
 
 async def run_scenarios(ctx: BenchContext, names: list[str], doc: dict) -> None:
@@ -155,7 +155,7 @@ async def run_scenarios(ctx: BenchContext, names: list[str], doc: dict) -> None:
             doc["timings_s"][name] = round(time.perf_counter() - started, 1)
             # Scenario 5 runs a stack of its own, which cannot be told apart from other processes: left out.
             if name != "wait_vs_poll" and busy_before is not None:
-                own = own_cpu_seconds(ctx) - own_before + (ctx.results.get("bare_worker_cpu_s", 0.0) if name == "baselines" else 0.0)
+                own = own_cpu_seconds(ctx) - own_before
                 other_cpu += max(0.0, machine_busy_seconds() - busy_before - own)
                 measured += time.perf_counter() - started
     doc["noise"] = noise(other_cpu, measured)

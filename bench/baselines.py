@@ -28,44 +28,66 @@ READY_TIMEOUT = 60.0
 RESULT_COLLECTORS = 50
 
 
+class BareTemporal:
+    """Baseline (a)'s worker process (`bench.bare_worker`) and a plain client. Started once per run and left
+    running, so that scenario 2 can measure it again right beside netprov (paired rounds); the stack stops it."""
+
+    def __init__(self, ctx: BenchContext) -> None:
+        self.ctx = ctx
+        self.run_id = uuid.uuid4().hex[:8]
+        self.child = None
+        self.client: Client | None = None
+        self._count = 0
+
+    @classmethod
+    async def of(cls, ctx: BenchContext) -> BareTemporal:
+        """The run's one instance, started on first use."""
+        if "bare" not in ctx.results:
+            bare = cls(ctx)
+            await bare.start()
+            ctx.results["bare"] = bare
+        return ctx.results["bare"]
+
+    async def start(self) -> None:
+        self.child = self.ctx.stack.start_child("bare-worker", ["-m", "bench.bare_worker", "--task-queue", TASK_QUEUE])
+        self.client = await Client.connect(self.ctx.temporal_address)
+        # Ready once the worker completes a workflow; the first few also warm the server's caches for the queue.
+        started = time.perf_counter()
+        await asyncio.wait_for(self.one(), READY_TIMEOUT)
+        self.ctx.log(f"bare worker ready after {time.perf_counter() - started:.1f} s")
+        for _ in range(3):
+            await self.one()
+
+    async def one(self) -> float:
+        """Run one workflow, start to result; its duration."""
+        self._count += 1
+        started = time.perf_counter()
+        await self.client.execute_workflow(
+            BenchNoopWorkflow.run, self._count, id=f"bench-bare-{self.run_id}-{self._count}", task_queue=TASK_QUEUE
+        )
+        return time.perf_counter() - started
+
+    async def throughput(self, count: int, concurrency: int) -> dict:
+        pids = {"temporal": self.ctx.stack.pids()["temporal"], "worker": self.child.proc.pid}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self._count += 1
+        result = await _throughput(self.client, f"{self.run_id}-t{self._count}", count, concurrency)
+        result["cpu_ms_per_workflow"] = {
+            name: round((cpu_seconds(pid) - before[name]) / count * 1000, 2) for name, pid in pids.items()
+        }
+        return result
+
+
 async def bare_temporal(ctx: BenchContext) -> dict:
     size = ctx.size
-    child = ctx.stack.start_child("bare-worker", ["-m", "bench.bare_worker", "--task-queue", TASK_QUEUE])
-    try:
-        client = await Client.connect(ctx.temporal_address)
-        run_id = uuid.uuid4().hex[:8]
-        # Ready once the worker completes a workflow; also warms the server's caches for this queue.
-        started = time.perf_counter()
-        await asyncio.wait_for(_one(client, f"bench-bare-{run_id}-warm", 0), READY_TIMEOUT)
-        ctx.log(f"bare worker ready after {time.perf_counter() - started:.1f} s")
-        for i in range(3):
-            await _one(client, f"bench-bare-{run_id}-warm-{i}", i)
-
-        one_at_a_time = []
-        for i in range(size.one_at_a_time):
-            t0 = time.perf_counter()
-            await _one(client, f"bench-bare-{run_id}-single-{i}", i)
-            one_at_a_time.append(time.perf_counter() - t0)
-
-        pids = {"temporal": ctx.stack.pids()["temporal"], "worker": child.proc.pid}
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        throughput = await _throughput(client, run_id, size.throughput_count, size.submit_concurrency)
-        throughput["cpu_ms_per_workflow"] = {
-            name: round((cpu_seconds(pid) - before[name]) / size.throughput_count * 1000, 2) for name, pid in pids.items()
-        }
-        return {
-            "what": "workflows of one no-op activity, plain temporalio client, worker with the central worker's settings",
-            "one_at_a_time": summary_ms(one_at_a_time),
-            **throughput,
-        }
-    finally:
-        if child.proc is not None:
-            ctx.results["bare_worker_cpu_s"] = cpu_seconds(child.proc.pid) or 0.0
-        ctx.stack.stop_child(child)
-
-
-async def _one(client: Client, workflow_id: str, value: int) -> int:
-    return await client.execute_workflow(BenchNoopWorkflow.run, value, id=workflow_id, task_queue=TASK_QUEUE)
+    bare = await BareTemporal.of(ctx)
+    one_at_a_time = [await bare.one() for _ in range(size.one_at_a_time)]
+    throughput = await bare.throughput(size.throughput_count, size.submit_concurrency)
+    return {
+        "what": "workflows of one no-op activity, plain temporalio client, worker with the central worker's settings",
+        "one_at_a_time": summary_ms(one_at_a_time),
+        **throughput,
+    }
 
 
 async def _throughput(client: Client, run_id: str, count: int, concurrency: int) -> dict:

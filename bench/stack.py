@@ -87,6 +87,10 @@ class BenchStack:
             "api": _pid(self.api),
         }
 
+    def all_pids(self) -> list[int]:
+        """Every process of the run still running, the extra ones (e.g. the bare-Temporal worker) included."""
+        return [pid for pid in (*self.pids().values(), *(_pid(child) for child in self.extra)) if pid]
+
     def start(self) -> None:
         """Temporal, then the API (which migrates the fresh database), then the worker; returns once the API is
         healthy and the worker polls its task queue. Call it outside a running event loop."""
