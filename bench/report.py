@@ -104,7 +104,7 @@ TARGETS = [
     Target(
         "settle_ratio", "2 settle", "one-POST-per-port settled/s ÷ bare Temporal",
         lambda doc: get(doc, "scenarios", "settle", "throughput", "ratio_to_bare_temporal"),
-        operator.ge, 0.8, "×", "≥ 0.8",
+        operator.ge, 0.8, "×", "≥ 0.8 (median of paired rounds)",
     ),
     Target(
         "batch_1000", "3 batch", "batch of 1,000 ports, POST to COMPLETED", batch_seconds,
@@ -184,9 +184,18 @@ def figure_rows(doc: dict) -> list[tuple[str, str, str]]:
         rows.append(("2 settle", f"one at a time: {name.replace('_', ' ')} p50/p99", _pair(summary)))
     throughput = get(doc, "scenarios", "settle", "throughput") or {}
     if throughput:
-        rows.append(("2 settle", f"{throughput.get('count')} ports, one POST each: settled/s", _fmt(throughput.get("settled_per_s"), "/s")))
-        rows.append(("2 settle", "  POST to settled under that load p50/p99", _pair(throughput.get("post_to_settled_under_load"))))
+        rounds = throughput.get("rounds") or []
+        rows.append(("2 settle", f"{throughput.get('count')} ports, one POST each ({len(rounds)} rounds): settled/s", _fmt(throughput.get("settled_per_s"), "/s")))
+        rows.append(("2 settle", "  bare Temporal in the same rounds: completed/s", _fmt(throughput.get("bare_completed_per_s"), "/s")))
+        rows.append(("2 settle", "  ratio of each round", ", ".join(_fmt(r.get("ratio"), "×") for r in rounds) or "—"))
+        under_load = throughput.get("post_to_settled_under_load") or {}
+        if "rounds_p50_ms" in under_load:
+            value = f"p50 {', '.join(_fmt(v) for v in under_load['rounds_p50_ms'])} ms; p99 {', '.join(_fmt(v) for v in under_load['rounds_p99_ms'])} ms"
+        else:
+            value = _pair(under_load)
+        rows.append(("2 settle", "  POST to settled under that load (per round)", value))
         rows.append(("2 settle", "  CPU per port", _cpu(throughput.get("cpu_ms_per_port"))))
+        rows.append(("2 settle", "  CPU per bare workflow, same rounds", _cpu(throughput.get("bare_cpu_ms_per_workflow"))))
     batch = get(doc, "scenarios", "batch") or {}
     if isinstance(batch.get("batch"), dict):
         run = batch["batch"]

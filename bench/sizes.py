@@ -10,6 +10,9 @@ class Size:
     # Baseline (a) and scenario 2: workflows started / ports created one POST each, and the submit concurrency.
     throughput_count: int
     submit_concurrency: int
+    # Scenario 2 splits its ports into this many rounds, each paired with as many bare workflows run right beside
+    # it (alternately before and after), so that the ratio compares like with like on a machine whose load drifts.
+    throughput_rounds: int
     # One resource at a time (baseline latency and scenario 2): samples per resource kind.
     one_at_a_time: int
     # Scenario 1: requests per resource kind, per number of concurrent clients.
@@ -39,6 +42,7 @@ SMOKE = Size(
     name="smoke",
     throughput_count=20,
     submit_concurrency=10,
+    throughput_rounds=1,
     one_at_a_time=3,
     write_levels=((1, 5), (10, 20)),
     seeded_ports=1_000,
@@ -57,6 +61,7 @@ QUICK = Size(
     name="quick",
     throughput_count=100,
     submit_concurrency=10,
+    throughput_rounds=2,
     one_at_a_time=10,
     write_levels=((1, 20), (10, 40), (50, 60)),
     seeded_ports=10_000,
@@ -75,6 +80,7 @@ FULL = Size(
     name="full",
     throughput_count=1_000,
     submit_concurrency=10,
+    throughput_rounds=2,
     one_at_a_time=50,
     write_levels=((1, 100), (10, 200), (50, 400)),
     seeded_ports=10_000,

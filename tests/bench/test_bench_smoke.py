@@ -110,8 +110,10 @@ def test_smoke_run_measures_every_scenario_and_stops_every_process(tmp_path):
 
     settle = doc["scenarios"]["settle"]
     assert settle["one_at_a_time"]["port_to_active"]["n"] == 3
-    assert settle["throughput"]["settled"] == 20 and settle["throughput"]["final_statuses"] == {"ACTIVE": 20}
-    assert settle["throughput"]["ratio_to_bare_temporal"] > 0
+    throughput = settle["throughput"]
+    assert throughput["settled"] == 20 and throughput["final_statuses"] == {"ACTIVE": 20}
+    (paired,) = throughput["rounds"]
+    assert paired["bare_temporal"]["count"] == 20 and throughput["ratio_to_bare_temporal"] == paired["ratio"] > 0
 
     reads = doc["scenarios"]["reads"]
     assert reads["list_ports"]["ports"] == 1_000 and reads["get_port"]["n"] == 30
