@@ -54,6 +54,8 @@ async def tenant_caller(tenant_id: str, caller: CallerDep) -> Caller:
     """The caller, allowed on /tenants/{tenant_id}."""
     if len(tenant_id) > 255:
         raise BadRequest("tenant_id is longer than 255 characters.")
+    if "\x00" in tenant_id:
+        raise BadRequest("tenant_id cannot contain a NUL character.")
     caller.require_tenant(tenant_id)
     return caller
 

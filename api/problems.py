@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -197,6 +197,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             ServiceUnavailable("The database cannot be reached right now. Retry later.", retry_after=5)
         )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, error: DataError) -> JSONResponse:
+        # A value the database refuses (e.g. NUL in text on PostgreSQL); the transaction rolled back.
+        log.info("unstorable value: %s", str(error).splitlines()[0][:300])
+        return problem_response(BadRequest("A value in the request cannot be stored (e.g. it contains a NUL character)."))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         "timings_s": {},
         "errors": {},
     }
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.getsignal(signal.SIGINT)
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     stack = BenchStack(args.data_dir, keep=args.keep)
     code = 0
     try:
@@ -232,10 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         doc["errors"]["interrupted"] = "the run was interrupted"
         code = 130
     finally:
-        keep = bool(doc["errors"]) and not stack.keep
+        # Stopping is not interruptible: a signal now would leave processes half-stopped.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        keep = bool(set(doc["errors"]) - {"interrupted"}) and not stack.keep
         progress("stopping the stack" + (f"; keeping {stack.data_dir} for its logs" if keep else ""))
         stack.stop(keep=keep)
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
     doc["duration_s"] = round(time.perf_counter() - started, 1)
     doc["targets"] = judge(doc)
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -247,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _interrupt(signum, frame) -> None:
+    # Once stopping began, a second signal must not abandon processes half-stopped.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Interrupted()
 
 

@@ -18,7 +18,7 @@ from netprov.resources import Links, Name, StrictModel, Token
 MAX_ITEMS = 5000
 """At most this many items (networks + ports + attachments) in one batch."""
 
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S+$")]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
 
 
 class ItemKind(StrEnum):

@@ -78,16 +78,23 @@ def test_smoke_run_measures_every_scenario_and_stops_every_process(tmp_path):
     interface test above covers how the harness calls it."""
     output = tmp_path / "latest.json"
     scenarios = [name for name in SCENARIOS if name != "wait_vs_poll"]
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "bench", "--smoke", "--output", str(output), "--scenarios", *scenarios],
         cwd=REPO,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=SMOKE_TIMEOUT,
         env={k: v for k, v in os.environ.items() if not k.startswith("NETPROV_")},
     )
-    doc = json.loads(proc.stdout)
-    assert proc.returncode == 0, f"errors: {doc.get('errors')}\n{proc.stderr[-3000:]}"
+    try:
+        stdout, stderr = proc.communicate(timeout=SMOKE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # SIGTERM, not subprocess.run's SIGKILL: the bench then stops the stack it started.
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=30)
+        pytest.fail(f"python -m bench --smoke took over {SMOKE_TIMEOUT} s:\n{stderr[-3000:]}")
+    doc = json.loads(stdout)
+    assert proc.returncode == 0, f"errors: {doc.get('errors')}\n{stderr[-3000:]}"
     assert json.loads(output.read_text()) == doc
     assert doc["size"] == "smoke" and doc["scenarios_run"] == scenarios
     assert doc["machine"]["cores"] == os.cpu_count() and doc["machine"]["memory_mb"] > 0
@@ -127,4 +134,4 @@ def test_smoke_run_measures_every_scenario_and_stops_every_process(tmp_path):
 
     assert {row["key"] for row in doc["targets"]} == {t.key for t in TARGETS}
     assert all(row["result"] in ("pass", "FAIL", "n/a (reduced size)", "not measured") for row in doc["targets"])
-    assert "targets" in proc.stderr  # the human table
+    assert "targets" in stderr  # the human table
