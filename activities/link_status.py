@@ -172,11 +172,8 @@ class AgentLinkActivities:
         if needs_agent(self.plugins.settings.plugin):
             reconciled.add(self.plugins.settings.plugin)
         for name in sorted(reconciled):
-            reconcile = getattr(self.plugins.get(name), "reconcile", None)
-            if reconcile is None:
-                continue
             try:
-                drifts = reconcile(host)
+                drifts = self.plugins.get(name).reconcile(host)
             except (PluginError, ValueError) as error:
                 result.errors.append(f"reconcile of plugin {name} on host {host}: {error}")
                 log.warning("reconcile of plugin %s on host %s failed: %s", name, host, error)

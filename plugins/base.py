@@ -79,6 +79,12 @@ class Plugin(ABC):
         """What the device reports for the port's interface, not what the API believes."""
         return LinkReport(LinkStatus.UNKNOWN, f"plugin {self.name} does not report link status")
 
+    def reconcile(self, host: str) -> list[object]:
+        """Make host `host`'s device match what was provisioned (e.g. put back a VLAN tag someone
+        removed by hand) and return what was changed, one printable item each. Runs on the host's
+        agent, periodically. Plugins whose devices cannot drift keep this default: nothing to do."""
+        return []
+
     @classmethod
     def steps(cls, action: PluginAction) -> list[StepSpec]:
         """The plugin calls that make up `action`, in order. One step by default; a multi-step
