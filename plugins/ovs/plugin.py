@@ -223,14 +223,31 @@ class OvsPlugin(Plugin):
         the interface exists there, the switch forwards (ovs-vswitchd runs), the port is admin ACTIVE,
         the interface carries the network's VLAN and its link is up. UNKNOWN when the host's ovsdb
         does not answer."""
-        if not request.iface_id:
-            return LinkReport(LinkStatus.DOWN, NO_ATTACHMENT)
-        host, iface_id = self._attachment(request)
+        return self.link_status_many([request])[0]
+
+    def link_status_many(self, requests: list[PluginRequest]) -> list[LinkReport]:
+        """`link_status` of many ports, listing each host's switch once (not once per port)."""
+        listings: dict[str, dict[str, SwitchPort] | None] = {}
+        reports = []
+        for request in requests:
+            if not request.iface_id:
+                reports.append(LinkReport(LinkStatus.DOWN, NO_ATTACHMENT))
+                continue
+            host, iface_id = self._attachment(request)
+            if host not in listings:
+                try:
+                    listings[host] = {port.iface_id: port for port in self.switch(host).ports() if port.iface_id}
+                except OvsdbUnavailableError:
+                    listings[host] = None
+            listing = listings[host]
+            if listing is None:
+                reports.append(LinkReport(LinkStatus.UNKNOWN, f"Open vSwitch on host {host} not reachable"))
+                continue
+            reports.append(self._link_report(request, host, iface_id, listing.get(iface_id)))
+        return reports
+
+    def _link_report(self, request: PluginRequest, host: str, iface_id: str, port: SwitchPort | None) -> LinkReport:
         switch = self.switch(host)
-        try:
-            port = switch.find(iface_id)
-        except OvsdbUnavailableError:
-            return LinkReport(LinkStatus.UNKNOWN, f"Open vSwitch on host {host} not reachable")
         if port is None:
             return LinkReport(LinkStatus.DOWN, f"interface-id {iface_id} not found on host {host}")
         if not switch.forwarding():
