@@ -10,10 +10,8 @@ Without root, or when Open vSwitch cannot be installed, these tests skip with on
 CI=true they fail instead.
 """
 
-import os
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,28 +25,14 @@ from netprov.settings import Settings
 from netprov.status import AdminState
 from plugins.base import LinkReport
 from plugins.ovs import linux, vms
-from plugins.ovs.hosts import ToolsUnavailableError, ensure_ovs_installed, host_running, start_hosts, stop_hosts
+from ovs_lab import new_lab, require_ovs
+
+from plugins.ovs.hosts import host_running, start_hosts, stop_hosts
 from plugins.ovs.plugin import OvsPlugin
 from plugins.ovs.settings import OvsSettings
 from plugins.ovs.switch import VSwitch
 
 LAB_PREFIX = "npovs-"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the Open vSwitch tests must run)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _sweep_abandoned_labs() -> None:
-    for lab in Path(tempfile.gettempdir()).glob(f"{LAB_PREFIX}*"):
-        owner = linux.read_pidfile(lab / "owner.pid")
-        if owner is not None and linux.process_alive(owner):
-            continue
-        hosts = [d.name for d in (lab / "ovs").glob("*") if d.is_dir() and d.name != "vms"]
-        stop_hosts(hosts, lab)
-        shutil.rmtree(lab, ignore_errors=True)
 
 
 @dataclass
@@ -68,15 +52,8 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        _unavailable("Open vSwitch tests need root (network namespaces, veths)")
-    try:
-        ensure_ovs_installed({"ping": "iputils-ping"})
-    except ToolsUnavailableError as error:
-        _unavailable(f"Open vSwitch unavailable: {error}")
-    _sweep_abandoned_labs()
-    data_dir = Path(tempfile.mkdtemp(prefix=LAB_PREFIX))
-    (data_dir / "owner.pid").write_text(str(os.getpid()))
+    require_ovs("Open vSwitch tests")
+    data_dir = new_lab(LAB_PREFIX)
     tag = uuid.uuid4().hex[:6]
     hosts = [f"t{tag}a", f"t{tag}b"]
     plugin = OvsPlugin(Settings(data_dir=data_dir), OvsSettings(vlan_range="100-199"))

@@ -3,30 +3,22 @@
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from ovs_cloud import AGENT_CHECK_TIMEOUT_S, CLOUD_PREFIX, MONITOR_INTERVAL_S, Cloud, sweep_abandoned_clouds, unavailable
+from ovs_cloud import AGENT_CHECK_TIMEOUT_S, CLOUD_PREFIX, MONITOR_INTERVAL_S, Cloud
+from ovs_lab import new_lab, require_ovs
 
 from devstack.processes import ProcessStack
 from plugins.ovs import linux
-from plugins.ovs.hosts import ToolsUnavailableError, ensure_ovs_installed, start_hosts, stop_hosts
+from plugins.ovs.hosts import start_hosts, stop_hosts
 
 
 @pytest.fixture(scope="session")
 def cloud_session() -> Iterator[Cloud]:
-    if os.geteuid() != 0:
-        unavailable("Open vSwitch end-to-end tests need root (network namespaces, veths)")
-    try:
-        ensure_ovs_installed({"ping": "iputils-ping"})
-    except ToolsUnavailableError as error:
-        unavailable(f"Open vSwitch unavailable: {error}")
-    sweep_abandoned_clouds()
-    data_dir = Path(tempfile.mkdtemp(prefix=CLOUD_PREFIX))
-    (data_dir / "owner.pid").write_text(str(os.getpid()))
+    require_ovs("Open vSwitch end-to-end tests")
+    data_dir = new_lab(CLOUD_PREFIX)
     tag = uuid.uuid4().hex[:6]
     hosts = [f"e{tag}a", f"e{tag}b"]
     stack = ProcessStack(

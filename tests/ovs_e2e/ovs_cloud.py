@@ -16,20 +16,16 @@ A cloud left by a killed session (its owner pid is dead) is removed by the next 
 """
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from devstack.processes import ADMIN_SECRET, ProcessStack
-from plugins.ovs import linux, vms
-from plugins.ovs.hosts import stop_hosts
+from plugins.ovs import vms
 from plugins.ovs.switch import SwitchPort, VSwitch
 
 CLOUD_PREFIX = "npe2e-"
@@ -38,22 +34,6 @@ AGENT_CHECK_TIMEOUT_S = 2.0
 # What the contract promises for agent death and return, and for link changes the monitor finds.
 CONTRACT_S = 30.0
 NETPROV = Path(sys.executable).parent / "netprov"
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the Open vSwitch end-to-end tests must run)", pytrace=False)
-    pytest.skip(reason)
-
-
-def sweep_abandoned_clouds() -> None:
-    for cloud in Path(tempfile.gettempdir()).glob(f"{CLOUD_PREFIX}*"):
-        owner = linux.read_pidfile(cloud / "owner.pid")
-        if owner is not None and linux.process_alive(owner):
-            continue
-        hosts = [d.name for d in (cloud / "ovs").glob("*") if d.is_dir() and d.name != "vms"]
-        stop_hosts(hosts, cloud)
-        shutil.rmtree(cloud, ignore_errors=True)
 
 
 class Cloud:
