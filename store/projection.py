@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -99,6 +99,11 @@ def port_facts(row: PortRow) -> PortFacts:
         link_status=row.link_status,
         link_status_string=row.link_status_string,
     )
+
+
+def effective_status_column(table):
+    """`effective_status` as an SQL expression, for filters and column lists."""
+    return case((table.accepted_seq > table.applied_seq, PROVISIONING), else_=table.status)
 
 
 def effective_status(row) -> tuple[str, str | None]:

@@ -1,7 +1,7 @@
 """/v1.1/tenants/{tenant_id}/networks"""
 
 from fastapi import APIRouter, Depends, Header, Response
-from sqlalchemy import case, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -26,7 +26,7 @@ from netprov.operations import OpKind
 from netprov.resources import NetworkCreateRequest, NetworkResponse, NetworksResponse, NetworkUpdateRequest
 from netprov.status import PROVISIONING, NetworkStatus, ResourceType
 from plugins.registry import UnknownPluginError, plugin_class
-from store.projection import effective_status
+from store.projection import effective_status, effective_status_column
 from store.tables import IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
 
 # The token and the tenant are checked before anything else about the request (query, body, ids).
@@ -52,7 +52,7 @@ def list_networks(
     wanted = status_filter(status, NetworkStatus)
     query = select(NetworkRow).where(NetworkRow.tenant_id == tenant_id).order_by(NetworkRow.created_at, NetworkRow.id)
     if wanted:
-        effective = case((NetworkRow.accepted_seq > NetworkRow.applied_seq, PROVISIONING), else_=NetworkRow.status)
+        effective = effective_status_column(NetworkRow)
         query = query.where(effective.in_(wanted))
     rows = session.execute(query).scalars().all()
     if full:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -42,7 +42,7 @@ from netprov.resources import (
     PortUpdateRequest,
 )
 from netprov.status import NO_ATTACHMENT, PROVISIONING, AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus, ResourceType
-from store.projection import effective_status
+from store.projection import effective_status, effective_status_column
 from store.tables import IdempotencyRow, OperationRow, PortRow
 
 router = APIRouter(
@@ -77,7 +77,7 @@ def list_ports(
     network = network_of(session, tenant_id, network_id)
     full = detail_flag(detail)
     wanted = status_filter(status, PortStatus)
-    effective = case((PortRow.accepted_seq > PortRow.applied_seq, PROVISIONING), else_=PortRow.status)
+    effective = effective_status_column(PortRow)
     # A network may have 10,000 ports (bench/ lists them in well under 300 ms): plain rows through the
     # session's connection instead of ORM objects, and the answer serialized once instead of re-validated
     # against the response model.
