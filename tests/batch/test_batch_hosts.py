@@ -7,6 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from batch_helpers import items_by, post_batch, wait_batch
+from ovs_lab import require_ovs
 from temporalio.api.enums.v1 import EventType
 
 from netprov.naming import batch_workflow_id, host_task_queue
@@ -24,6 +25,9 @@ async def _plug_queues(handle) -> list[str]:
 
 
 async def test_plug_chunks_run_on_the_hosts_agent(api, stack, settings):
+    # The agent must find Open vSwitch installed, so that the made-up host is "unreachable" (transient,
+    # retried) rather than "no Open vSwitch here" (permanent).
+    require_ovs("host-bound batch chunks")
     host = f"hb{uuid.uuid4().hex[:8]}"
     tag = uuid.uuid4().hex[:8]
     body = {"batch": {

@@ -2,7 +2,8 @@
 the Temporal dev server are killed (SIGKILL) and restarted, then check every accepted request
 reached its final status, no plugin action ran twice, and deleting everything leaves nothing.
 
-Size: NETPROV_CHAOS_PORTS (default 60 in `make test`; the issue's full run is 200)."""
+Size: at least NETPROV_CHAOS_PORTS ports (default 60 in `make test`; the issue's full run is 200), and more
+while the crashes go on, so that every crash lands during the load however fast the machine is."""
 
 import asyncio
 import os
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.chaos
 PORTS = int(os.environ.get("NETPROV_CHAOS_PORTS", "60"))
 NETWORKS = 4
 CLIENTS = 8
+# A bound on the load, should the crash plan stall.
+MAX_PORTS = PORTS * 10
 HEADERS = {"X-Auth-Token": ADMIN_SECRET}
 TENANT = "chaos"
 
@@ -50,16 +53,20 @@ class Load:
             await asyncio.sleep(0.3)
 
 
+# (seconds into the load, the parts SIGKILLed then and restarted half a second later)
+CRASH_PLAN = [
+    (0.5, ["api"]),
+    (2.0, ["worker"]),
+    (3.5, ["temporal"]),
+    (5.5, ["worker", "api"]),
+    (7.0, ["temporal", "worker", "api"]),
+]
+CRASHES = sum(len(parts) for _, parts in CRASH_PLAN)
+
+
 async def _crash_everything(stack: ProcessStack, log: list[str]) -> None:
-    plan = [
-        (0.5, ["api"]),
-        (2.0, ["worker"]),
-        (3.5, ["temporal"]),
-        (5.5, ["worker", "api"]),
-        (7.0, ["temporal", "worker", "api"]),
-    ]
     started = time.monotonic()
-    for at, parts in plan:
+    for at, parts in CRASH_PLAN:
         await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
         for part in parts:
             await asyncio.to_thread(stack.kill, part)
@@ -111,18 +118,25 @@ async def test_every_accepted_request_completes_once_through_crashes(tmp_path):
             network_ids.append(response.json()["network"]["id"])
 
         accepted: dict[str, dict] = {}
-        queue = list(range(PORTS))
+        crashes_over = asyncio.Event()
+        issued = 0
 
         async def client() -> None:
-            while queue:
-                await _provision(load, network_ids, queue.pop(0), accepted)
+            nonlocal issued
+            while (issued < PORTS or not crashes_over.is_set()) and issued < MAX_PORTS:
+                index, issued = issued, issued + 1
+                await _provision(load, network_ids, index, accepted)
 
         async def load_all() -> None:
             await asyncio.gather(*(client() for _ in range(CLIENTS)))
             crashes_during_load.append(len(crashes))
 
+        async def crash_all() -> None:
+            await _crash_everything(stack, crashes)
+            crashes_over.set()
+
         crashes_during_load: list[int] = []
-        await asyncio.gather(_crash_everything(stack, crashes), load_all())
+        await asyncio.gather(crash_all(), load_all())
         final = await _settled(load, accepted, timeout=240)
 
         settings = Settings(data_dir=tmp_path)
@@ -161,8 +175,8 @@ async def test_every_accepted_request_completes_once_through_crashes(tmp_path):
         }
         _print_summary(summary)
 
-        assert crashes_during_load[0] >= 3, "the load finished before the crashes: make it bigger"
-        assert len(accepted) == PORTS
+        assert crashes_during_load[0] == len(crashes) == CRASHES, "the load ended before the crashes did"
+        assert len(accepted) == issued >= PORTS
         assert len(final) == len(accepted), f"{len(accepted) - len(final)} ports never settled"
         assert all(p["status"] == "ACTIVE" and p["attachment"]["status"] == "AVAILABLE" for p in final.values())
         assert all(p["link_status"] == "UP" for p in final.values())
