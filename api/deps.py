@@ -111,7 +111,7 @@ def allow_query(*names: str, public: bool = False):
     the handler's own, so unless the route is `public` the token (and the tenant of the path) is
     checked first: a request without a valid token is 401, whatever else is wrong with it."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted(set(request.query_params.keys()) - set(names))
         if not unknown:
             return

@@ -42,9 +42,10 @@ def accept(
     values: dict = {"accepted_seq": table.accepted_seq + 1, "updated_at": utcnow()}
     if progress:
         values["progress"] = case((table.accepted_seq == table.applied_seq, progress), else_=table.progress)
-    seq = session.execute(
-        update(table).where(table.id == resource_id).values(**values).returning(table.accepted_seq)
-    ).scalar_one()
+    current = session.execute(
+        update(table).where(table.id == resource_id).values(**values).returning(*table.__table__.c)
+    ).one()
+    seq = current.accepted_seq
     row = OperationRow(
         op_id=op_id or str(uuid.uuid4()),
         resource_type=resource_type,
@@ -56,7 +57,7 @@ def accept(
     )
     session.add(row)
     # Callers watching GET .../events see the resource turn PROVISIONING in this same commit.
-    events.record_state(session, resource_type, resource_id)
+    events.record_state(session, resource_type, resource_id, current=current)
     return row
 
 

@@ -6,7 +6,7 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import IndexedValueType
@@ -125,7 +125,8 @@ class WorkflowGateway:
         has). Raises EngineUnavailable."""
         client = await self.client()
         with Session(self.engine) as session:
-            if held_by_batch(session, op_row.resource_id):
+            # A resource a POST has just created cannot be part of a batch: spare the lookup.
+            if op_row.kind != OpKind.CREATE and held_by_batch(session, op_row.resource_id):
                 return False
             if op_row.resource_type == ResourceType.NETWORK:
                 network = session.get(NetworkRow, op_row.resource_id)
@@ -134,10 +135,12 @@ class WorkflowGateway:
                 workflow, workflow_id, arg = "NetworkWorkflow", network_workflow_id(network.id), self._network_input(network)
                 tenant, summary = network.tenant_id, f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
             else:
-                port = session.get(PortRow, op_row.resource_id)
-                network = session.get(NetworkRow, port.network_id) if port else None
-                if port is None or network is None:
+                found = session.execute(
+                    select(PortRow, NetworkRow).join(NetworkRow, NetworkRow.id == PortRow.network_id).where(PortRow.id == op_row.resource_id)
+                ).first()
+                if found is None:
                     return True
+                port, network = found
                 workflow, workflow_id, arg = "PortWorkflow", port_workflow_id(port.id), self._port_input(port, network)
                 tenant, summary = port.tenant_id, f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
         attributes = None

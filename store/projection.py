@@ -41,11 +41,13 @@ def apply_projection(
         values["applied_seq"] = greatest(table.applied_seq, projection.seq)
     else:
         where.append(table.applied_seq < projection.seq)
+    columns = table.__table__.c
     with Session(engine) as session:
-        row = session.execute(update(table).where(*where).values(**values).returning(*table.__table__.c)).first()
+        # Core UPDATE ... RETURNING: no ORM objects to synchronise, and the row comes back whole.
+        row = session.execute(update(table.__table__).where(*where).values(**values).returning(*columns)).first()
         if row is not None:
             if table is PortRow and (agent is not None or not CONDITION_INPUTS.isdisjoint(values)):
-                refresh_conditions(session, [projection.resource_id], agent)
+                _write_conditions(session, [(row, _plugin_if_needed(session, row, agent))], agent)
             # `row` is as this write left it (conditions aside, which events do not show).
             events.record_state(session, projection.resource_type, projection.resource_id, current=row)
         session.commit()
@@ -58,35 +60,51 @@ def refresh_conditions(
     """Recompute the conditions of `port_ids` from their rows (netprov/conditions.py) and write
     those that changed; return their ids. `agent`: the agent's liveness, for all ports or per port
     id; not given, it stays as last observed (NotRequired for plugins that need no agent)."""
-    now = utcnow()
     changed: list[str] = []
     ids = list(dict.fromkeys(port_ids))
+    ports = PortRow.__table__
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(PortRow, NetworkRow.plugin)
-            .outerjoin(NetworkRow, NetworkRow.id == PortRow.network_id)
-            .where(PortRow.id.in_(ids[start : start + 500]))
-            .execution_options(populate_existing=True)
+            select(ports, NetworkRow.plugin)
+            .outerjoin(NetworkRow, NetworkRow.id == ports.c.network_id)
+            .where(ports.c.id.in_(ids[start : start + 500]))
         ).all()
-        params = []
-        for port, plugin in rows:
-            port_agent = agent.get(port.id) if isinstance(agent, Mapping) else agent
-            if port_agent is None and port.attachment_id is not None and plugin and not needs_agent(plugin):
-                port_agent = AgentState.NOT_REQUIRED
-            conditions = port_conditions(port.conditions, port_facts(port), port_agent, now)
-            if conditions != port.conditions:
-                params.append({"b_id": port.id, "b_conditions": conditions})
-                changed.append(port.id)
-        if params:
-            ports = PortRow.__table__
-            session.execute(
-                update(ports).where(ports.c.id == bindparam("b_id")).values(conditions=bindparam("b_conditions")),
-                params,
-            )
+        changed += _write_conditions(session, [(row, row.plugin) for row in rows], agent)
     return changed
 
 
-def port_facts(row: PortRow) -> PortFacts:
+def _plugin_if_needed(session: Session, port, agent: AgentState | None) -> str | None:
+    """The plugin of the port's network, read only when the conditions depend on it."""
+    if agent is not None or port.attachment_id is None:
+        return None
+    return session.execute(select(NetworkRow.plugin).where(NetworkRow.id == port.network_id)).scalar()
+
+
+def _write_conditions(
+    session: Session, rows: Sequence[tuple[Any, str | None]], agent: AgentState | Mapping[str, AgentState] | None
+) -> list[str]:
+    """Write the conditions of (port row, its network's plugin) pairs where they changed."""
+    now = utcnow()
+    params, changed = [], []
+    for port, plugin in rows:
+        port_agent = agent.get(port.id) if isinstance(agent, Mapping) else agent
+        if port_agent is None and port.attachment_id is not None and plugin and not needs_agent(plugin):
+            port_agent = AgentState.NOT_REQUIRED
+        conditions = port_conditions(port.conditions, port_facts(port), port_agent, now)
+        if conditions != port.conditions:
+            params.append({"b_id": port.id, "b_conditions": conditions})
+            changed.append(port.id)
+    if params:
+        ports = PortRow.__table__
+        session.execute(
+            update(ports).where(ports.c.id == bindparam("b_id")).values(conditions=bindparam("b_conditions")),
+            params,
+        )
+    return changed
+
+
+def port_facts(row) -> PortFacts:
+    """The facts the conditions follow from, of a port row (ORM object or Core row)."""
     return PortFacts(
         status=row.status,
         status_reason=row.status_reason,
