@@ -4,11 +4,11 @@ Central worker:
 
 - `link_monitor_plan`: the hosts to check (hosts of attachments on plugins that need agents, plus
   NETPROV_HOSTS when the default plugin needs them) and, for each, the pollers Temporal has seen on
-  its task queue (DescribeTaskQueue): liveness without the agent's cooperation.
+  its check queue (DescribeTaskQueue), where the check goes: liveness without the agent's cooperation.
 - `link_monitor_mark_dead`: the ports on hosts whose agent is not running: link DOWN "agent on
   host H not running", condition AgentAlive False.
 
-Agent of host H (`python -m worker --host H`, task queue `netprov-host-H`):
+Agent of host H (`python -m worker --host H`, check queue `netprov-checks-H`):
 
 - `link_check_host`: one call per host and cycle, for all its ports at once: `reconcile(H)` of each
   plugin that has one (drift repaired: a VLAN tag changed by hand is put back; an interface that
@@ -39,7 +39,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from netprov.conditions import AgentState, agent_not_running
-from netprov.naming import host_task_queue
+from netprov.naming import host_check_queue
 from netprov.operations import PluginRequest
 from netprov.settings import Settings
 from netprov.status import AttachmentStatus, LinkStatus
@@ -58,7 +58,7 @@ T = TypeVar("T")
 
 @dataclass
 class HostPollers:
-    """What Temporal knows of the pollers on host H's task queue (`netprov-host-H`)."""
+    """What Temporal knows of the pollers on host H's check queue (`netprov-checks-H`)."""
 
     host: str
     pollers: int = 0
@@ -130,7 +130,7 @@ class LinkMonitorActivities:
     async def _pollers(self, host: str) -> HostPollers:
         request = DescribeTaskQueueRequest(
             namespace=self.client.namespace,
-            task_queue=TaskQueue(name=host_task_queue(host), kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            task_queue=TaskQueue(name=host_check_queue(host), kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
         )
         try:
@@ -147,7 +147,7 @@ class LinkMonitorActivities:
 
 
 class AgentLinkActivities:
-    """The agent's side: runs on host H's task queue only."""
+    """The agent's side: runs on host H's agent only."""
 
     def __init__(self, plugins: PluginSet, engine: Engine, host: str) -> None:
         self.plugins = plugins

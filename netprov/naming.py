@@ -4,8 +4,15 @@ TASK_QUEUE = "netprov"
 
 
 def host_task_queue(host: str) -> str:
-    """The task queue served only by the agent of hypervisor `host`."""
+    """The task queue of the steps bound to hypervisor `host`, served only by its agent."""
     return f"netprov-host-{host}"
+
+
+def host_check_queue(host: str) -> str:
+    """The task queue of the link monitor's liveness check of `host`, served by the agent of `host`
+    apart from its steps (slots of its own), so a busy agent still answers at once. A prefix of its
+    own: no host's name makes it another host's task queue."""
+    return f"netprov-checks-{host}"
 
 
 def network_workflow_id(network_id: str) -> str:

@@ -1,5 +1,8 @@
 """`python -m worker` runs the central worker; `python -m worker --host H` the agent of host H.
 
+The agent runs two Workers: H's plugin steps on `netprov-host-H`, and the link monitor's check of H
+on `netprov-checks-H`, with slots of its own, so a busy agent still answers it.
+
 The central worker also makes sure the link monitor workflow runs (workflows/link_monitor.py;
 NETPROV_LINK_MONITOR=false leaves it alone).
 
@@ -35,17 +38,23 @@ async def main(host: str | None) -> None:
     telemetry = WorkerTelemetry(runtime.metric_meter if runtime else MetricMeter.noop)
     client = await connect(settings, interceptors=[telemetry], **options)
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
-        worker = host_agent(client, settings, host, executor) if host else central_worker(client, settings, executor)
+        if host:
+            worker = host_agent(client, settings, host, executor)
+            task_queues = worker.task_queues
+        else:
+            worker = central_worker(client, settings, executor)
+            task_queues = [worker.task_queue]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with worker:
-            log.info(
-                "worker on task queue %s started",
-                worker.task_queue,
-                extra={"task_queue": worker.task_queue, "metrics_port": settings.worker_metrics_port or None},
-            )
+            for task_queue in task_queues:
+                log.info(
+                    "worker on task queue %s started",
+                    task_queue,
+                    extra={"task_queue": task_queue, "metrics_port": settings.worker_metrics_port or None},
+                )
             if not host and settings.link_monitor:
                 try:
                     await start_link_monitor(client, settings)

@@ -1,5 +1,6 @@
 """Wiring workflows and activities into Temporal workers."""
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from activities.batch import BatchActivities
 from activities.link_status import AgentLinkActivities, LinkMonitorActivities
 from activities.plugin_steps import PluginStepActivities
 from activities.projection import ProjectionActivities
-from netprov.naming import host_task_queue
+from netprov.naming import host_check_queue, host_task_queue
 from netprov.settings import Settings
 from plugins.registry import PluginSet
 from store.engine import engine_for
@@ -24,6 +25,10 @@ from workflows.port import PortWorkflow
 
 WORKFLOWS = [NetworkWorkflow, PortWorkflow, BatchWorkflow, LinkMonitorWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 64
+# An agent's slots (and threads) for the link monitor's check of its host, apart from its steps':
+# the monitor sends one check per host and cycle; the second slot takes the next one while a check
+# that outlived its cycle still runs.
+AGENT_CHECK_SLOTS = 2
 # On SIGTERM a worker stops polling and gives activities in flight this long to finish: longer
 # than any plugin step may run (STEP_TIMEOUT), so none is abandoned to a retry elsewhere.
 GRACEFUL_SHUTDOWN = STEP_TIMEOUT + timedelta(seconds=5)
@@ -73,15 +78,48 @@ def central_worker(
     )
 
 
-def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPoolExecutor) -> Worker:
-    """The agent of hypervisor `host`: only the plugin steps bound to that host run here, and the
-    link monitor's check of that host (reconcile, then link status of its ports)."""
+class HostAgent:
+    """The agent of one hypervisor host: two Workers, started and stopped together (`async with`).
+    `steps` serves the host's task queue (plugin steps, batch chunks); `checks` serves only the link
+    monitor's check on the host's check queue, with slots and threads of its own, so however many
+    steps are queued or running, a live agent takes its check at once."""
+
+    def __init__(self, steps: Worker, checks: Worker, check_executor: ThreadPoolExecutor) -> None:
+        self.steps = steps
+        self.checks = checks
+        self.check_executor = check_executor
+
+    @property
+    def task_queues(self) -> list[str]:
+        return [self.steps.task_queue, self.checks.task_queue]
+
+    async def __aenter__(self) -> "HostAgent":
+        await self.steps.__aenter__()
+        await self.checks.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Both stop polling at once and let their activities in flight finish (graceful shutdown);
+        # then each raises the error it failed with, if any.
+        await asyncio.gather(self.steps.shutdown(), self.checks.shutdown())
+        try:
+            await self.checks.__aexit__(*exc_info)
+        finally:
+            await self.steps.__aexit__(*exc_info)
+            self.check_executor.shutdown()
+
+
+def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPoolExecutor) -> HostAgent:
+    """The agent of hypervisor `host`: only the plugin steps bound to that host run here (on
+    `executor`), and the link monitor's check of that host (reconcile, then link status of its
+    ports) on its own queue and threads."""
     engine = engine_for(settings.resolved_database_url)
     plugins = PluginSet(settings)
     steps = PluginStepActivities(plugins, engine)
     batch = BatchActivities(plugins, engine, settings)
     links = AgentLinkActivities(plugins, engine, host)
-    return Worker(
+    check_executor = ThreadPoolExecutor(max_workers=AGENT_CHECK_SLOTS, thread_name_prefix="agent-check")
+    step_worker = Worker(
         client,
         task_queue=host_task_queue(host),
         activities=[
@@ -90,12 +128,23 @@ def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPo
             batch.create_networks,
             batch.create_ports,
             batch.plug_interfaces,
+            # For link monitors that still send the check here: histories from before the
+            # "agent-check-queue" patch, central workers of earlier versions.
             links.check_host,
         ],
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+    check_worker = Worker(
+        client,
+        task_queue=host_check_queue(host),
+        activities=[links.check_host],
+        activity_executor=check_executor,
+        max_concurrent_activities=AGENT_CHECK_SLOTS,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+    return HostAgent(step_worker, check_worker, check_executor)
 
 
 async def start_link_monitor(client: Client, settings: Settings) -> None:

@@ -4,12 +4,14 @@ status true to what the hosts report, and repairs drift, every `interval_s` seco
 A cycle:
 
 1. `link_monitor_plan` (central): the hosts with attached ports on plugins that need agents, and the
-   pollers Temporal has seen on each host's task queue.
+   pollers Temporal has seen on each host's check queue (`netprov-checks-H`).
 2. Per host, in parallel: is its agent alive? Temporal keeps a dead poller listed for minutes, and
    an idle live agent's `last_access_time` can be a minute old (a long poll), so the pollers alone
-   do not tell. The check itself does: `link_check_host` is sent to the host's queue with a
+   do not tell. The check itself does: `link_check_host` is sent to the host's check queue with a
    schedule-to-start timeout; an agent picks it up at once (alive: it reconciles the host and
-   writes its ports' link status), or nobody does within `agent_check_timeout_s` (dead). A host
+   writes its ports' link status), or nobody does within `agent_check_timeout_s` (dead). The agent
+   serves that queue with slots of its own, so steps queued or running on its step queue
+   (`netprov-host-H`) never hold the check back: a busy agent is not taken for a dead one. A host
    found dead is not sent another check until a poll newer than the last one seen at its death
    shows up (its agent came back); a host with no poller at all is dead without a check.
 3. `link_monitor_mark_dead` (central): the ports of dead hosts show DOWN "agent on host H not
@@ -31,7 +33,7 @@ from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from activities.link_status import DeadHostsInput, HostCheckInput, HostCheckResult, HostPollers, MonitorPlan
-    from netprov.naming import TASK_QUEUE, host_task_queue
+    from netprov.naming import TASK_QUEUE, host_check_queue, host_task_queue
 
 LINK_MONITOR_ID = "link-monitor"
 CYCLES_PER_RUN = 200
@@ -127,13 +129,15 @@ class LinkMonitorWorkflow:
         seen = self.dead.get(host.host)
         if host.error is None and (host.last_poll is None or (seen is not None and host.last_poll <= seen)):
             # No poller, or none has polled since the agent was found dead: still dead.
-            return self._verdict(host, DEAD, "no poller on its task queue since it was found not running")
+            return self._verdict(host, DEAD, "no poller on its check queue since it was found not running")
+        # Runs recorded before the patch sent the check to the host's step queue, behind its steps.
+        check_queue = host_check_queue(host.host) if workflow.patched("agent-check-queue") else host_task_queue(host.host)
         try:
             result: HostCheckResult = await workflow.execute_activity(
                 "link_check_host",
                 HostCheckInput(host.host),
                 result_type=HostCheckResult,
-                task_queue=host_task_queue(host.host),
+                task_queue=check_queue,
                 schedule_to_start_timeout=timedelta(seconds=self.config.agent_check_timeout_s),
                 start_to_close_timeout=CHECK_TIMEOUT,
                 heartbeat_timeout=CHECK_HEARTBEAT,

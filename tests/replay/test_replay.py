@@ -6,6 +6,9 @@ this test is what catches the change that forgot to. To record fresh histories (
 deliberate, patched change), run:
 
     NETPROV_RECORD_HISTORIES=1 .venv/bin/pytest tests/replay -k record
+
+link-monitor-run1.json was recorded before the "agent-check-queue" patch, when the link monitor
+sent its check to the host's step queue.
 """
 
 import json
@@ -13,9 +16,18 @@ import os
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import (
+    Interceptor,
+    Replayer,
+    StartActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
 
+from netprov.naming import host_task_queue
 from worker.build import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -30,6 +42,38 @@ def recorded() -> list[Path]:
 async def test_recorded_history_replays(path: Path):
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
     await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+
+
+class ActivityQueues(Interceptor):
+    """Records (activity, task queue) of every activity a replayed workflow schedules."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[str, str | None]] = []
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        scheduled = self.scheduled
+
+        class Outbound(WorkflowOutboundInterceptor):
+            def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
+                scheduled.append((input.activity, input.task_queue))
+                return super().start_activity(input)
+
+        class Inbound(WorkflowInboundInterceptor):
+            def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+                super().init(Outbound(outbound))
+
+        return Inbound
+
+
+async def test_link_monitor_runs_from_before_the_check_queue_keep_checking_on_the_step_queue():
+    # Replay alone would not notice a lost patch: the SDK does not compare an activity's task queue
+    # with the one in the history.
+    path = HISTORIES / "link-monitor-run1.json"
+    queues = ActivityQueues()
+    await Replayer(workflows=WORKFLOWS, interceptors=[queues]).replay_workflow(
+        WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    )
+    assert [queue for activity, queue in queues.scheduled if activity == "link_check_host"] == [host_task_queue("h1")] * 2
 
 
 def test_histories_are_recorded():
