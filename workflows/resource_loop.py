@@ -26,7 +26,11 @@ DB_TIMEOUT = timedelta(seconds=15)
 # The database may be down for a while: projection writes are retried until it is back.
 DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 GAP_WAIT = timedelta(seconds=10)
-OPS_PER_RUN = 500
+# A run continues as new after this many operations: 7 to 10 history events each, so a run's history stays
+# around 1,000 events however often the resource changes (bench/long_history.py).
+OPS_PER_RUN = 100
+# The bound before patch "ops-per-run-100": runs recorded with it replay with it.
+LEGACY_OPS_PER_RUN = 500
 # How often an operator's cancel is repeated until the operation in flight stops.
 CANCEL_RECHECK = timedelta(seconds=1)
 STATUS_KEY = SearchAttributeKey.for_keyword(SA_STATUS)
@@ -72,8 +76,14 @@ class ResourceLoop:
             await self._apply_cancellable(op)
             self.queue.done(op.seq)
             self.ops_this_run += 1
-            if not self.deleted and (self.ops_this_run >= OPS_PER_RUN or workflow.info().is_continue_as_new_suggested()):
+            if not self.deleted and (self.ops_this_run >= self._ops_per_run() or workflow.info().is_continue_as_new_suggested()):
                 workflow.continue_as_new(self.carry_over())
+
+    def _ops_per_run(self) -> int:
+        # Asked only once a run has applied as many as the new bound, so shorter runs record no marker.
+        if self.ops_this_run < OPS_PER_RUN:
+            return OPS_PER_RUN
+        return OPS_PER_RUN if workflow.patched("ops-per-run-100") else LEGACY_OPS_PER_RUN
 
     uncancellable: int = 0
 
