@@ -68,6 +68,7 @@ def operation_of(row: OperationRow) -> Operation:
         iface_id=payload.get("iface_id"),
         host=payload.get("host"),
         port_ids=list(payload.get("port_ids", [])),
+        network_name=payload.get("network_name"),
     )
 
 

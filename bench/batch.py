@@ -20,7 +20,7 @@ import time
 import uuid
 
 from bench.load import TenantClient, expect
-from bench.stack import BenchStack
+from bench.stack import BenchStack, given_or_own
 
 TARGET_SECONDS = 10.0
 TARGET_SPEEDUP = 10.0
@@ -152,20 +152,12 @@ def run(
     timeout: float = 120.0,
 ) -> dict:
     """Measure scenario 3 on `stack` (started and stopped here when None); return the figures."""
-    own = stack is None
-    if own:
-        stack = BenchStack()
-    try:
-        if own:
-            stack.start()
+    with given_or_own(stack) as stack:
         result = asyncio.run(
             measure(stack.api_url, stack.admin_token, networks=networks, ports=ports, baseline_ports=baseline_ports, timeout=timeout)
         )
-        result["machine"] = {"cpus": os.cpu_count()}
-        return result
-    finally:
-        if own:
-            stack.stop()
+    result["machine"] = {"cpus": os.cpu_count()}
+    return result
 
 
 def main() -> None:

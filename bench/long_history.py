@@ -26,7 +26,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from bench.load import TenantClient, expect
 from bench.projection_watch import ProjectionWatch
-from bench.stack import BenchStack
+from bench.stack import BenchStack, given_or_own
 from netprov.naming import port_workflow_id
 
 POLL_S = 0.2
@@ -116,18 +116,10 @@ async def _runs(stack: BenchStack, workflow_id: str) -> list[dict]:
 
 def run(stack: BenchStack | None = None, *, updates: int = 10_000, timeout: float = 1200.0) -> dict:
     """Measure on `stack` (started and stopped here when None); return the figures."""
-    own = stack is None
-    if own:
-        stack = BenchStack()
-    try:
-        if own:
-            stack.start()
+    with given_or_own(stack) as stack:
         result = asyncio.run(measure(stack, updates, timeout))
-        result["machine"] = {"cpus": os.cpu_count()}
-        return result
-    finally:
-        if own:
-            stack.stop()
+    result["machine"] = {"cpus": os.cpu_count()}
+    return result
 
 
 def main() -> None:

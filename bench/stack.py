@@ -15,6 +15,8 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from temporalio.api.enums.v1 import TaskQueueType
@@ -174,3 +176,18 @@ class BenchStack:
 
 def _pid(child: Child) -> int | None:
     return child.proc.pid if child.proc is not None and child.proc.poll() is None else None
+
+
+@contextmanager
+def given_or_own(stack: BenchStack | None) -> Iterator[BenchStack]:
+    """`stack` as it is; or, when None, a stack of its own, started here and stopped when the block ends (for
+    scenarios that also run alone: `python -m bench.batch`, `python -m bench.long_history`)."""
+    if stack is not None:
+        yield stack
+        return
+    own = BenchStack()
+    try:
+        own.start()
+        yield own
+    finally:
+        own.stop()

@@ -41,6 +41,9 @@ class Operation:
     host: str | None = None
     # DELETE of a network: the ports deleted with it, waited for before the network goes.
     port_ids: list[str] = field(default_factory=list)
+    # RETRY: the network's name when the retry was accepted. A rename is applied at once in the database
+    # only; a run that started before it would otherwise hand the plugin the old name.
+    network_name: str | None = None
 
 
 @dataclass

@@ -80,6 +80,8 @@ class NetworkWorkflow(ResourceLoop):
         )
 
     async def apply(self, op: Operation) -> None:
+        if op.kind == OpKind.RETRY and op.network_name:
+            self.input.name = op.network_name
         if op.kind in (OpKind.CREATE, OpKind.RETRY):
             await self._provision(op)
         elif op.kind == OpKind.DELETE:

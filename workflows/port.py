@@ -203,6 +203,8 @@ class PortWorkflow(ResourceLoop):
 
     async def _retry(self, op: Operation) -> None:
         """Operator re-drive: provision again what ended in ERROR."""
+        if op.network_name:
+            self.input.network_name = op.network_name
         if self.status == PortStatus.ERROR:
             self.network_ready = False
             self.network = None

@@ -85,7 +85,7 @@ async def retry_network(
     row = network_of(session, tenant_id, network_id)
     status, reason = effective_status(row)
     _check_retryable(row, "Network", status, reason, failed=status == ERROR)
-    engine = await _retry(session, gateway, prefs, NETWORK, row.id, tenant_id, response)
+    engine = await _retry(session, gateway, prefs, NETWORK, row.id, tenant_id, response, network_name=row.name)
     return {"network": network_body(_reread(engine, NetworkRow, row.id) or row, settings)}
 
 
@@ -105,7 +105,7 @@ async def retry_port(
         raise ResourceNotAvailable(
             f"Network {network.id} is in ERROR ({network_reason}); retry the network first, then its ports."
         )
-    engine = await _retry(session, gateway, prefs, PORT, row.id, tenant_id, response)
+    engine = await _retry(session, gateway, prefs, PORT, row.id, tenant_id, response, network_name=network.name)
     return {"port": port_body(_reread(engine, PortRow, row.id) or row, settings)}
 
 
@@ -119,10 +119,10 @@ def _check_retryable(row, what: str, status: str, reason: str | None, failed: bo
 
 
 async def _retry(session: Session, gateway: WorkflowGateway, prefs, resource_type: str, resource_id: str, tenant_id: str,
-                 response: Response) -> Engine:
+                 response: Response, network_name: str) -> Engine:
     await require_engine(gateway)
     op = accept(session, resource_type=resource_type, resource_id=resource_id, tenant_id=tenant_id, kind=OpKind.RETRY,
-                progress="retrying on operator request")
+                progress="retrying on operator request", network_name=network_name)
     session.commit()
     engine = session.get_bind()
     op_id, seq = op.op_id, op.seq

@@ -6,18 +6,15 @@ import inspect
 import json
 import math
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from bench_process import run_bench
 
 from bench.__main__ import OFFERED, SCENARIOS, parse_args, scenario_module
 from bench.probes import alive
 from bench.report import TARGETS, judge
 from bench.stats import percentile, summary_ms
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE_TIMEOUT = 55
 
 
@@ -78,23 +75,11 @@ def test_smoke_run_measures_every_scenario_and_stops_every_process(tmp_path):
     interface test above covers how the harness calls it."""
     output = tmp_path / "latest.json"
     scenarios = [name for name in SCENARIOS if name != "wait_vs_poll"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench", "--smoke", "--output", str(output), "--scenarios", *scenarios],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("NETPROV_")},
+    returncode, stdout, stderr = run_bench(
+        ["bench", "--smoke", "--output", str(output), "--scenarios", *scenarios], timeout=SMOKE_TIMEOUT
     )
-    try:
-        stdout, stderr = proc.communicate(timeout=SMOKE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # SIGTERM, not subprocess.run's SIGKILL: the bench then stops the stack it started.
-        proc.terminate()
-        stdout, stderr = proc.communicate(timeout=30)
-        pytest.fail(f"python -m bench --smoke took over {SMOKE_TIMEOUT} s:\n{stderr[-3000:]}")
     doc = json.loads(stdout)
-    assert proc.returncode == 0, f"errors: {doc.get('errors')}\n{stderr[-3000:]}"
+    assert returncode == 0, f"errors: {doc.get('errors')}\n{stderr[-3000:]}"
     assert json.loads(output.read_text()) == doc
     assert doc["size"] == "smoke" and doc["scenarios_run"] == scenarios
     assert doc["machine"]["cores"] == os.cpu_count() and doc["machine"]["memory_mb"] > 0

@@ -2,36 +2,20 @@
 operations-per-run bound continues as new, applies every update in order and ends in the state asked for last."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
+from bench_process import run_bench
 
 from workflows.resource_loop import OPS_PER_RUN
 
-REPO = Path(__file__).resolve().parents[2]
 UPDATES = OPS_PER_RUN + 50
 TIMEOUT = 120
 
 
 def test_a_port_updated_past_the_bound_continues_as_new():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.long_history", "--updates", str(UPDATES), "--timeout", "90"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("NETPROV_")},
+    returncode, stdout, stderr = run_bench(
+        ["bench.long_history", "--updates", str(UPDATES), "--timeout", "90"], timeout=TIMEOUT
     )
-    try:
-        stdout, stderr = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.terminate()  # the script stops the stack it started
-        stdout, stderr = proc.communicate(timeout=30)
-        pytest.fail(f"python -m bench.long_history took over {TIMEOUT} s:\n{stderr[-3000:]}")
-    assert proc.returncode == 0, stderr[-3000:]
+    assert returncode == 0, stderr[-3000:]
     result = json.loads(stdout)
 
     assert result["final_state_ok"], result["final_port"]

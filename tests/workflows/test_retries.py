@@ -132,3 +132,17 @@ async def test_port_learns_its_network_settled_even_when_the_answer_is_lost(rig)
 
     assert await asyncio.wait_for(port.result(), 20) == "DOWN"
     assert [e.action for e in rig.fake.ledger()] == ["create_port"]
+
+
+async def test_a_retry_after_a_rename_hands_the_plugin_the_new_name(rig):
+    """A rename is applied in the database at once; a retry accepted after it carries the name, so a run that
+    started under the old name (here: the same run, the retry already queued) provisions under the new one."""
+    network_id = rig.insert_network("fail-renamed", accepted_seq=2)  # the fake plugin fails `fail-` names for good
+    create, retry = op(1, OpKind.CREATE), op(2, OpKind.RETRY, network_name="steady-renamed")
+
+    handle = await rig.start_network(network_id, "fail-renamed", create, pending=[retry])
+
+    assert await handle.result() == "AVAILABLE"
+    row = rig.row(NetworkRow, network_id)
+    assert (row.status, row.applied_seq) == ("AVAILABLE", 2)
+    assert [e.request_id for e in rig.fake.ledger()] == [f"{retry.op_id}:create_network"]
