@@ -35,7 +35,9 @@ from store.tables import NetworkRow, OperationRow, PortRow
 log = logging.getLogger("netprov.api")
 RPC_TIMEOUT = timedelta(seconds=5)
 CONNECT_TIMEOUT = 3.0
-HEALTH_TIMEOUT = timedelta(seconds=1)
+# A stopped engine refuses the probe at once; a busy one (a dev server flushing its SQLite file) was seen to take
+# over a second to answer it, and a write must not get a 503 for that.
+HEALTH_TIMEOUT = timedelta(seconds=2.5)
 # A successful contact with the engine vouches for it this long: writes skip the health probe.
 REACHABLE_FOR = 1.0
 # How long accepted operations' "delivered" marks are gathered into one write (see mark_delivered_soon).
@@ -55,6 +57,7 @@ def plugin_plan(settings: Settings, plugin: str) -> PluginPlan:
         steps={action.value: cls.steps(action) for action in PluginAction},
         max_attempts=settings.max_attempts_for(plugin, cls.max_attempts),
         initial_backoff_ms=settings.plugin_initial_backoff_ms,
+        local_steps=settings.local_steps,
     )
 
 

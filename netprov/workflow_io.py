@@ -15,6 +15,9 @@ class PluginPlan:
     steps: dict[str, list[StepSpec]]
     max_attempts: int = 6
     initial_backoff_ms: int = 200
+    # Central steps as local activities (NETPROV_LOCAL_STEPS). False in inputs recorded before the setting
+    # existed, so their runs replay with ordinary activities.
+    local_steps: bool = False
 
 
 @dataclass

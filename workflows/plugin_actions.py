@@ -17,6 +17,13 @@ with workflow.unsafe.imports_passed_through():
 
 # Plugin calls are short; a dead worker is noticed (and the step retried) after this long.
 STEP_TIMEOUT = timedelta(seconds=15)
+# Local steps (PluginPlan.local_steps) wait out back-offs longer than this on a workflow timer, shorter ones in
+# the worker without seeing signals: with every back-off on a timer, a DELETE or an operator's cancel stops a
+# retrying step between attempts, as with ordinary activities (and each wait shows in the history).
+LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)
+# How a step's final failure reaches the workflow: ActivityError around the cause, or, for a local
+# activity whose last retries waited on timers, the ApplicationError itself.
+STEP_FAILURES = (ActivityError, ApplicationError)
 # Undo must eventually happen: retried far longer than a forward step.
 UNDO_ATTEMPTS = 50
 
@@ -71,7 +78,7 @@ async def run_action(
         )
         try:
             result = await _execute(plan, step, step_input, plan.max_attempts)
-        except ActivityError as error:
+        except STEP_FAILURES as error:
             if _stop_for_cancel(target):
                 raise asyncio.CancelledError(f"{action.value} cancelled during {step.name}") from error
             reason = _describe(step.name, error, plan.max_attempts)
@@ -109,7 +116,7 @@ async def _compensate(
         )
         try:
             await _execute(plan, undo, step_input, UNDO_ATTEMPTS)
-        except ActivityError as error:
+        except STEP_FAILURES as error:
             return f"undoing {step.name} failed: {_describe(undo.name, error, UNDO_ATTEMPTS)}"
     return None
 
@@ -120,30 +127,38 @@ async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, atte
     # attempt is counted only once an agent has picked it up, so no retry is spent on the wait.
     # Without a host (a port with no attachment) there is nothing on any host to touch: the step
     # runs centrally, where the plugin treats it as a no-op.
-    task_queue = None
+    name = step_activity_name(plan.plugin, step.name)
+    retry_policy = RetryPolicy(
+        initial_interval=timedelta(milliseconds=plan.initial_backoff_ms),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=attempts,
+        non_retryable_error_types=[PERMANENT_PLUGIN_ERROR],
+    )
+    # A DELETE cancels provisioning: wait until the step has really stopped before undoing, or a
+    # late step would re-create what the delete removed.
+    cancellation = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
     if step.host_bound and step_input.request.host:
-        task_queue = host_task_queue(step_input.request.host)
+        return await workflow.execute_activity(
+            name, step_input, result_type=StepResult, task_queue=host_task_queue(step_input.request.host),
+            start_to_close_timeout=STEP_TIMEOUT, cancellation_type=cancellation, retry_policy=retry_policy,
+        )
+    if plan.local_steps and step_input.total == 1:
+        # In this worker: no activity task to dispatch, the result recorded as a marker. Only for one-step
+        # actions: consecutive local activities run in one workflow task, where no signal is seen, so a DELETE
+        # could no longer stop a multi-step action between its steps.
+        return await workflow.execute_local_activity(
+            name, step_input, result_type=StepResult, start_to_close_timeout=STEP_TIMEOUT,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD, cancellation_type=cancellation, retry_policy=retry_policy,
+        )
     return await workflow.execute_activity(
-        step_activity_name(plan.plugin, step.name),
-        step_input,
-        result_type=StepResult,
-        task_queue=task_queue,
-        start_to_close_timeout=STEP_TIMEOUT,
-        # A DELETE cancels provisioning: wait until the step has really stopped before undoing,
-        # or a late step would re-create what the delete removed.
-        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        retry_policy=RetryPolicy(
-            initial_interval=timedelta(milliseconds=plan.initial_backoff_ms),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(seconds=10),
-            maximum_attempts=attempts,
-            non_retryable_error_types=[PERMANENT_PLUGIN_ERROR],
-        ),
+        name, step_input, result_type=StepResult,
+        start_to_close_timeout=STEP_TIMEOUT, cancellation_type=cancellation, retry_policy=retry_policy,
     )
 
 
-def _describe(step: str, error: ActivityError, attempts: int) -> str:
-    cause = error.cause
+def _describe(step: str, error: ActivityError | ApplicationError, attempts: int) -> str:
+    cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError):
         if cause.non_retryable or cause.type == PERMANENT_PLUGIN_ERROR:
             return f"{step} failed: {cause.message}"
