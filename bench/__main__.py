@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the JSON document (default {RESULTS})")
     parser.add_argument("--keep", action="store_true", help="keep the run's data directory and logs")
+    parser.add_argument("--local-steps", action="store_true", help="run the stack with NETPROV_LOCAL_STEPS=true")
     parser.add_argument("--data-dir", type=Path, help="data directory of the run (default: a fresh temporary one)")
     args = parser.parse_args(argv)
     args.size = args.size or FULL
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "setup": {
             "plugin": "fake, NETPROV_FAKE_LATENCY_MS=0, no injected failures",
+            "local_steps": args.local_steps,
             "temporal": "temporal server start-dev, SQLite file, journal_mode=wal, synchronous=normal",
             "database": "SQLite file (WAL)",
             "processes": "python -m api, python -m worker, each its own process; the bench client is a third",
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     previous_int = signal.getsignal(signal.SIGINT)
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
-    stack = BenchStack(args.data_dir, keep=args.keep)
+    stack = BenchStack(args.data_dir, keep=args.keep, local_steps=args.local_steps)
     code = 0
     try:
         progress(f"starting the stack in {stack.data_dir} ({size.name} run)")

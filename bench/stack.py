@@ -39,8 +39,9 @@ class BenchStack:
     """Temporal + worker + API for one run. `start()` returns once GET /healthz answers 200; `stop()` is safe to
     call at any point, also after a failed start, and removes the data directory unless `keep` is set."""
 
-    def __init__(self, data_dir: Path | None = None, *, keep: bool = False) -> None:
+    def __init__(self, data_dir: Path | None = None, *, keep: bool = False, local_steps: bool = False) -> None:
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="netprov-bench-")).resolve()
+        self.local_steps = local_steps
         # A directory the caller named is never removed.
         self.keep = keep or data_dir is not None
         self.admin_token = secrets.token_urlsafe(24)
@@ -78,6 +79,7 @@ class BenchStack:
             NETPROV_FAKE_LATENCY_MS="0",
             NETPROV_FAKE_TRANSIENT_FAILURE_RATE="0",
             NETPROV_TEMPORAL_UI_URL="http://127.0.0.1:8233",
+            NETPROV_LOCAL_STEPS=str(self.local_steps).lower(),
             PYTHONUNBUFFERED="1",
         )
         return env

@@ -42,10 +42,10 @@ class Settings(BaseSettings):
     # Per-plugin budgets, e.g. "ovs=10,qbh-sim=3"; otherwise the plugin's own, then plugin_max_attempts.
     plugin_retry_budgets: str = ""
     # One-step plugin actions that run centrally (not on a host's agent) as Temporal local activities: in the
-    # worker that runs the workflow, recorded as a marker, with no activity task to dispatch (bench/: one POST
-    # per port settles about 1.4 times as fast). false: ordinary activities, listed as pending in the Temporal
-    # UI while they run or retry.
-    local_steps: bool = True
+    # worker that runs the workflow, recorded as a marker, with no activity task to dispatch. bench/: one POST
+    # per port settles about 1.4 times as fast, but on SQLite the faster worker's projection writes slowed the
+    # API's concurrent attachment writes 2-5 times (p99), hence off by default.
+    local_steps: bool = False
 
     # Batches: items per chunk activity, chunks in flight per plugin (and per host for attachments),
     # and plugin calls in flight within one chunk for plugins without a bulk path.

@@ -30,10 +30,11 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture
-def rig_settings(tmp_path: Path) -> Settings:
-    """Override in a test module (or parametrize) for other retry budgets."""
-    return Settings(data_dir=tmp_path, plugin_initial_backoff_ms=5_000, plugin_max_attempts=6)
+@pytest.fixture(params=[False, True], ids=["steps", "local-steps"])
+def rig_settings(request, tmp_path: Path) -> Settings:
+    """Every workflow test runs with plugin steps as ordinary activities and as local activities
+    (NETPROV_LOCAL_STEPS). Override in a test module for other retry budgets."""
+    return Settings(data_dir=tmp_path, plugin_initial_backoff_ms=5_000, plugin_max_attempts=6, local_steps=request.param)
 
 
 @pytest.fixture
