@@ -138,12 +138,8 @@ async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, atte
     # A DELETE cancels provisioning: wait until the step has really stopped before undoing, or a
     # late step would re-create what the delete removed.
     cancellation = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-    if step.host_bound and step_input.request.host:
-        return await workflow.execute_activity(
-            name, step_input, result_type=StepResult, task_queue=host_task_queue(step_input.request.host),
-            start_to_close_timeout=STEP_TIMEOUT, cancellation_type=cancellation, retry_policy=retry_policy,
-        )
-    if plan.local_steps and step_input.total == 1:
+    task_queue = host_task_queue(step_input.request.host) if step.host_bound and step_input.request.host else None
+    if task_queue is None and plan.local_steps and step_input.total == 1:
         # In this worker: no activity task to dispatch, the result recorded as a marker. Only for one-step
         # actions: consecutive local activities run in one workflow task, where no signal is seen, so a DELETE
         # could no longer stop a multi-step action between its steps.
@@ -152,7 +148,7 @@ async def _execute(plan: PluginPlan, step: StepSpec, step_input: StepInput, atte
             local_retry_threshold=LOCAL_RETRY_THRESHOLD, cancellation_type=cancellation, retry_policy=retry_policy,
         )
     return await workflow.execute_activity(
-        name, step_input, result_type=StepResult,
+        name, step_input, result_type=StepResult, task_queue=task_queue,
         start_to_close_timeout=STEP_TIMEOUT, cancellation_type=cancellation, retry_policy=retry_policy,
     )
 
