@@ -22,17 +22,15 @@ def random_mac_address() -> str:
     return f"{PREFIX}:{value >> 16:02x}:{(value >> 8) & 0xFF:02x}:{value & 0xFF:02x}"
 
 
-def new_mac_address(context=None) -> str:
-    """A MAC no port has and no other row of this INSERT statement was given."""
-    drawn: set[str] = set()
-    if context is not None:
-        # The execution context lives for one statement: the set is that statement's draws.
-        drawn = context.__dict__.setdefault(_DRAWN, set())
+def new_mac_address(context) -> str:
+    """A MAC no port has and no other row of this INSERT statement was given. `context` (the
+    statement's execution context) must stay a required argument: SQLAlchemy passes it only to
+    defaults whose signature requires it, and would silently call this without."""
+    # The execution context lives for one statement: the set is that statement's draws.
+    drawn: set[str] = context.__dict__.setdefault(_DRAWN, set())
     for _ in range(64):
         mac = random_mac_address()
-        if mac in drawn:
-            continue
-        if context is not None and _taken(context.connection, mac):
+        if mac in drawn or _taken(context.connection, mac):
             continue
         drawn.add(mac)
         return mac

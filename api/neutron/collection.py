@@ -27,26 +27,31 @@ def scope(resource: Resource, caller: Caller) -> list[ColumnElement]:
 
 def show(session: Session, resource: Resource, caller: Caller, item_id: str, fields: list[str]) -> dict[str, Any]:
     """One body, or the resource's NotFound (also for a name, a non-UUID, another project's id)."""
-    row = session.execute(select(resource.table).where(resource.table.id == item_id, *scope(resource, caller))).scalar()
+    row = session.execute(_rows(resource).where(resource.table.id == item_id, *scope(resource, caller))).first()
     if row is None:
         raise resource.not_found(item_id)
     return resource.body(row, fields)
+
+
+def _rows(resource: Resource):
+    # Core rows, not ORM objects: the translator only reads attributes, and 10,000 of them
+    # materialize several times faster without identity-map bookkeeping.
+    return select(*resource.table.__table__.c)
 
 
 def list_page(
     session: Session, resource: Resource, caller: Caller, query: ListQuery, url: str, params: list[tuple[str, str]]
 ) -> dict[str, Any]:
     """`{collection: [...], collection_links: [...]}` (links only with a limit)."""
-    table = resource.table
     where = scope(resource, caller) + [_filter(resource, name, values) for name, values in query.filters.items()]
     sorts = _sort_columns(resource, query)
     if query.marker is not None:
         where.append(_after_marker(session, resource, caller, sorts, query))
     order = [(column.asc() if asc != query.page_reverse else column.desc()) for column, asc in sorts]
-    statement = select(table).where(*where).order_by(*order)
+    statement = _rows(resource).where(*where).order_by(*order)
     if query.limit:
         statement = statement.limit(query.limit)
-    rows = list(session.execute(statement).scalars())
+    rows = list(session.execute(statement))
     if query.page_reverse:
         rows.reverse()
     page: dict[str, Any] = {resource.collection: [resource.body(row, query.fields) for row in rows]}

@@ -75,6 +75,11 @@ def _optional(table: type, name: str) -> Callable[[], ColumnElement]:
     return lambda: getattr(table, name) if name in table.__table__.c else null()
 
 
+def _optional_read(table: type, name: str) -> Callable[[Any], Any]:
+    # Decided once: a getattr default on every row would cost an exception per missing key.
+    return (lambda r: getattr(r, name)) if name in table.__table__.c else (lambda r: None)
+
+
 def _constant(value: Any) -> Callable[[list[Any]], ColumnElement]:
     """The filter of an attribute that has one value for every row (shared, subnets, mtu)."""
     return lambda values: true() if value in values else false()
@@ -127,7 +132,7 @@ NETWORK = Resource(
                   is_filter=True, convert_filter=boolean, filter_clause=_constant(False)),
         Attribute("subnets", lambda r: [], is_filter=True, filter_clause=_no_match),
         Attribute("mtu", lambda r: MTU, is_filter=True, convert_filter=integer, filter_clause=_constant(MTU)),
-        Attribute("qos_policy_id", lambda r: getattr(r, "qos_policy_id", None), allow_post=True, allow_put=True,
+        Attribute("qos_policy_id", _optional_read(NetworkRow, "qos_policy_id"), allow_post=True, allow_put=True,
                   default=None, validate=uuid_or_none, is_filter=True, column=_optional(NetworkRow, "qos_policy_id"),
                   target="qos_policy_id"),
     ),
@@ -168,17 +173,18 @@ PORT = Resource(
         Attribute("binding:vif_type", st.vif_type, is_filter=True, column=st.vif_type_column),
         Attribute("binding:vnic_type", lambda r: VNIC_NORMAL, allow_post=True, allow_put=True, default=VNIC_NORMAL,
                   validate=one_of(VNIC_NORMAL), is_filter=True, filter_clause=_constant(VNIC_NORMAL)),
-        Attribute("qos_policy_id", lambda r: getattr(r, "qos_policy_id", None), allow_post=True, allow_put=True,
+        Attribute("qos_policy_id", _optional_read(PortRow, "qos_policy_id"), allow_post=True, allow_put=True,
                   default=None, validate=uuid_or_none, is_filter=True, column=_optional(PortRow, "qos_policy_id"),
                   target="qos_policy_id"),
-        # The network's policy, which the port uses when it has none of its own (read-only).
-        Attribute("qos_network_policy_id", lambda r: getattr(r, "qos_network_policy_id", None)),
+        # The network's policy, which the port uses when it has none of its own (read-only). Phase 2:
+        # read it from the port's network (a join or scalar subquery in collection._rows).
+        Attribute("qos_network_policy_id", lambda r: None),
         Attribute("data_plane_status", st.data_plane_status, is_filter=True, column=st.data_plane_status_column),
         Attribute("netprov:link_status", lambda r: r.link_status, is_filter=True, column=lambda: PortRow.link_status),
         Attribute("netprov:link_status_string", lambda r: r.link_status_string),
-        Attribute("netprov:qos_status", lambda r: getattr(r, "qos_status", None), is_filter=True,
+        Attribute("netprov:qos_status", _optional_read(PortRow, "qos_status"), is_filter=True,
                   column=_optional(PortRow, "qos_status")),
-        Attribute("netprov:qos_status_reason", lambda r: getattr(r, "qos_status_reason", None)),
+        Attribute("netprov:qos_status_reason", _optional_read(PortRow, "qos_status_reason")),
     ),
 )
 
