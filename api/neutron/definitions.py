@@ -106,7 +106,9 @@ def _common(table: type) -> tuple[Attribute, ...]:
         Attribute("description", lambda r: r.description, allow_post=True, allow_put=True, default="",
                   validate=string(DESCRIPTION_SIZE), is_filter=True, column=lambda: table.description,
                   target="description"),
-        Attribute("tags", lambda r: sorted(r.tags or []), is_filter=True, filter_clause=tag_filters(table)["tags"]),
+        # Tags on POST (Neutron's tag-creation); changed later through /tags, not PUT.
+        Attribute("tags", lambda r: sorted(r.tags or []), allow_post=True, default=[], validate=unique_strings(255),
+                  is_filter=True, filter_clause=tag_filters(table)["tags"], target="tags"),
         *(Attribute(name, lambda r: None, visible=False, is_filter=True, filter_clause=clause)
           for name, clause in tag_filters(table).items() if name != "tags"),
         Attribute("revision_number", lambda r: r.revision_number, is_filter=True, is_sort_key=True,
