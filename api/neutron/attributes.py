@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.sql import ColumnElement
 
+from api.problems import BadRequest
+
 
 class _NotSpecified:
     def __repr__(self) -> str:
@@ -52,6 +54,16 @@ class Attribute:
     # A custom filter (values -> WHERE clause), for attributes whose SQL is not an equality.
     filter_clause: Callable[[list[Any]], ColumnElement] | None = None
     target: str | None = None
+
+
+def checked(name: str, check: Callable[[Any], Any] | None, value: Any) -> Any:
+    """`check(value)`, its refusal as the 400 Neutron answers: "Invalid input for NAME. Reason: ..."."""
+    if check is None:
+        return value
+    try:
+        return check(value)
+    except InvalidValue as error:
+        raise BadRequest(f"Invalid input for {name}. Reason: {error}.") from None
 
 
 # -- validators (neutron_lib.api.validators, the ones our tables use) ----------------------

@@ -89,6 +89,13 @@ def _no_match(_: list[Any]) -> ColumnElement:
     return false()
 
 
+def _qos_policy_id(table: type) -> Attribute:
+    """The policy a network or port names (qos extension); null until the QoS column exists."""
+    return Attribute("qos_policy_id", _optional_read(table, "qos_policy_id"), allow_post=True, allow_put=True,
+                     default=None, validate=uuid_or_none, is_filter=True, column=_optional(table, "qos_policy_id"),
+                     target="qos_policy_id")
+
+
 def _common(table: type) -> tuple[Attribute, ...]:
     """Attributes every resource has: id, name, project, description, tags, revision, times."""
 
@@ -134,9 +141,7 @@ NETWORK = Resource(
                   is_filter=True, convert_filter=boolean, filter_clause=_constant(False)),
         Attribute("subnets", lambda r: [], is_filter=True, filter_clause=_no_match),
         Attribute("mtu", lambda r: MTU, is_filter=True, convert_filter=integer, filter_clause=_constant(MTU)),
-        Attribute("qos_policy_id", _optional_read(NetworkRow, "qos_policy_id"), allow_post=True, allow_put=True,
-                  default=None, validate=uuid_or_none, is_filter=True, column=_optional(NetworkRow, "qos_policy_id"),
-                  target="qos_policy_id"),
+        _qos_policy_id(NetworkRow),
     ),
 )
 
@@ -175,9 +180,7 @@ PORT = Resource(
         Attribute("binding:vif_type", st.vif_type, is_filter=True, column=st.vif_type_column),
         Attribute("binding:vnic_type", lambda r: VNIC_NORMAL, allow_post=True, allow_put=True, default=VNIC_NORMAL,
                   validate=one_of(VNIC_NORMAL), is_filter=True, filter_clause=_constant(VNIC_NORMAL)),
-        Attribute("qos_policy_id", _optional_read(PortRow, "qos_policy_id"), allow_post=True, allow_put=True,
-                  default=None, validate=uuid_or_none, is_filter=True, column=_optional(PortRow, "qos_policy_id"),
-                  target="qos_policy_id"),
+        _qos_policy_id(PortRow),
         # The network's policy, which the port uses when it has none of its own (read-only). Phase 2:
         # read it from the port's network (a join or scalar subquery in collection._rows).
         Attribute("qos_network_policy_id", lambda r: None),

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.neutron.attributes import InvalidValue, boolean
+from api.neutron.attributes import boolean, checked
 from api.neutron.definitions import Resource
 from api.problems import BadRequest
 
@@ -42,11 +42,7 @@ def parse(resource: Resource, params: list[tuple[str, str]]) -> ListQuery:
         attribute = resource.attribute(name)
         if attribute is None or not attribute.is_filter:
             raise BadRequest(f"[{name[:80]}] is invalid attribute for filtering")
-        convert = attribute.convert_filter or (lambda v: v)
-        try:
-            filters[name] = [convert(v) for v in values]
-        except InvalidValue as error:
-            raise BadRequest(f"Invalid input for {name}. Reason: {error}.") from None
+        filters[name] = [checked(name, attribute.convert_filter, v) for v in values]
     return ListQuery(
         fields=fields_of(params),
         filters=filters,
@@ -84,12 +80,7 @@ def _limit(values: list[str]) -> int | None:
 
 def _page_reverse(values: list[str]) -> bool:
     value = _last(values)
-    if value is None:
-        return False
-    try:
-        return boolean(value)
-    except InvalidValue as error:
-        raise BadRequest(f"Invalid input for page_reverse. Reason: {error}.") from None
+    return False if value is None else checked("page_reverse", boolean, value)
 
 
 def _last(values: list[str]) -> str | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.auth import Caller
-from api.neutron.attributes import NOT_SPECIFIED, REQUIRED, InvalidValue
+from api.neutron.attributes import NOT_SPECIFIED, REQUIRED, checked
 from api.neutron.definitions import NETWORK, PORT, Resource
 from api.problems import BadRequest
 from netprov.status import AdminState
@@ -60,7 +60,7 @@ def update_input(resource: Resource, body: Any) -> WriteInput:
         assert attribute is not None  # _member refused unknown names
         if not attribute.allow_put:
             raise BadRequest(f"Cannot update read-only attribute {name}")
-        values[name] = _valid(attribute.name, attribute.validate, value)
+        values[name] = checked(attribute.name, attribute.validate, value)
     return WriteInput(resource.member, _targets(resource, values))
 
 
@@ -90,7 +90,7 @@ def _create(resource: Resource, item: Any, caller: Caller) -> WriteInput:
         if attribute.name in attributes:
             if not attribute.allow_post:
                 raise BadRequest(f"Attribute '{attribute.name}' not allowed in POST")
-            values[attribute.name] = _valid(attribute.name, attribute.validate, attributes[attribute.name])
+            values[attribute.name] = checked(attribute.name, attribute.validate, attributes[attribute.name])
         elif attribute.allow_post:
             if attribute.default is REQUIRED:
                 raise BadRequest(f"Failed to parse request. Required attribute '{attribute.name}' not specified")
@@ -98,15 +98,6 @@ def _create(resource: Resource, item: Any, caller: Caller) -> WriteInput:
                 values[attribute.name] = attribute.default
     values["project_id"] = _project(values.pop("project_id", None), values.pop("tenant_id", None), caller)
     return WriteInput(resource.member, _targets(resource, values))
-
-
-def _valid(name: str, validate, value: Any) -> Any:
-    if validate is None:
-        return value
-    try:
-        return validate(value)
-    except InvalidValue as error:
-        raise BadRequest(f"Invalid input for {name}. Reason: {error}.") from None
 
 
 def _project(project_id: str | None, tenant_id: str | None, caller: Caller) -> str:
