@@ -5,7 +5,7 @@ shared store rows to the Neutron body, which is nothing but each visible attribu
 
 A new field is one row here. Attributes whose store column does not exist yet (the QoS helper
 adds `qos_policy_id`, `qos_status`, ...) read null and filter as null until the column appears:
-`_optional` looks the column up by name, so adding it to store/tables.py is all the wiring.
+`optional`/`optional_read` look the column up by name, so adding it to store/tables.py is all the wiring.
 """
 
 from collections.abc import Callable
@@ -71,16 +71,16 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _optional(table: type, name: str) -> Callable[[], ColumnElement]:
+def optional(table: type, name: str) -> Callable[[], ColumnElement]:
     return lambda: getattr(table, name) if name in table.__table__.c else null()
 
 
-def _optional_read(table: type, name: str) -> Callable[[Any], Any]:
+def optional_read(table: type, name: str) -> Callable[[Any], Any]:
     # Decided once: a getattr default on every row would cost an exception per missing key.
     return (lambda r: getattr(r, name)) if name in table.__table__.c else (lambda r: None)
 
 
-def _constant(value: Any) -> Callable[[list[Any]], ColumnElement]:
+def constant(value: Any) -> Callable[[list[Any]], ColumnElement]:
     """The filter of an attribute that has one value for every row (shared, subnets, mtu)."""
     return lambda values: true() if value in values else false()
 
@@ -89,15 +89,18 @@ def _no_match(_: list[Any]) -> ColumnElement:
     return false()
 
 
-def _qos_policy_id(table: type) -> Attribute:
+def qos_policy_id(table: type) -> Attribute:
     """The policy a network or port names (qos extension); null until the QoS column exists."""
-    return Attribute("qos_policy_id", _optional_read(table, "qos_policy_id"), allow_post=True, allow_put=True,
-                     default=None, validate=uuid_or_none, is_filter=True, column=_optional(table, "qos_policy_id"),
+    return Attribute("qos_policy_id", optional_read(table, "qos_policy_id"), allow_post=True, allow_put=True,
+                     default=None, validate=uuid_or_none, is_filter=True, column=optional(table, "qos_policy_id"),
                      target="qos_policy_id")
 
 
-def _common(table: type) -> tuple[Attribute, ...]:
-    """Attributes every resource has: id, name, project, description, tags, revision, times."""
+def standard(table: type) -> tuple[Attribute, ...]:
+    """Neutron's standard attributes, which every resource has: id, name, project, description,
+    tags, revision, timestamps (`table` has those columns; tags and revision may be absent)."""
+
+    tags = optional_read(table, "tags")
 
     def project(name: str) -> Attribute:
         return Attribute(name, lambda r: r.tenant_id, allow_post=True, default=NOT_SPECIFIED,
@@ -110,20 +113,23 @@ def _common(table: type) -> tuple[Attribute, ...]:
                   is_filter=True, is_sort_key=True, column=lambda: table.name, target="name"),
         project("project_id"),
         project("tenant_id"),
-        Attribute("description", lambda r: r.description, allow_post=True, allow_put=True, default="",
-                  validate=string(DESCRIPTION_SIZE), is_filter=True, column=lambda: table.description,
+        Attribute("description", optional_read(table, "description"), allow_post=True, allow_put=True, default="",
+                  validate=string(DESCRIPTION_SIZE), is_filter=True, column=optional(table, "description"),
                   target="description"),
         # Tags on POST (Neutron's tag-creation); changed later through /tags, not PUT.
-        Attribute("tags", lambda r: sorted(r.tags or []), allow_post=True, default=[], validate=unique_strings(255),
+        Attribute("tags", lambda r: sorted(tags(r) or []), allow_post=True, default=[], validate=unique_strings(255),
                   is_filter=True, filter_clause=tag_filters(table)["tags"], target="tags"),
         *(Attribute(name, lambda r: None, visible=False, is_filter=True, filter_clause=clause)
           for name, clause in tag_filters(table).items() if name != "tags"),
-        Attribute("revision_number", lambda r: r.revision_number, is_filter=True, is_sort_key=True,
-                  column=lambda: table.revision_number, convert_filter=integer),
+        Attribute("revision_number", optional_read(table, "revision_number"), is_filter=True, is_sort_key=True,
+                  column=optional(table, "revision_number"), convert_filter=integer),
         Attribute("created_at", lambda r: timestamp(r.created_at), is_sort_key=True, column=lambda: table.created_at),
         Attribute("updated_at", lambda r: timestamp(r.updated_at), is_sort_key=True, column=lambda: table.updated_at),
-        Attribute("netprov:status_reason", lambda r: effective_status(r)[1]),
     )
+
+
+# The seed's reason for a status, on resources with pending operations (networks, ports).
+STATUS_REASON = Attribute("netprov:status_reason", lambda r: effective_status(r)[1])
 
 
 NETWORK = Resource(
@@ -132,16 +138,17 @@ NETWORK = Resource(
     table=NetworkRow,
     not_found=lambda network_id: NetworkNotFound(f"Network {network_id} could not be found."),
     attributes=(
-        *_common(NetworkRow),
+        *standard(NetworkRow),
+        STATUS_REASON,
         Attribute("status", st.network_status, is_filter=True, is_sort_key=True, column=st.network_status_column),
         # netprov networks have no admin state: always up; refusing False is write_input's job.
         Attribute("admin_state_up", lambda r: True, allow_post=True, allow_put=True, default=True, validate=boolean,
-                  is_filter=True, convert_filter=boolean, filter_clause=_constant(True)),
+                  is_filter=True, convert_filter=boolean, filter_clause=constant(True)),
         Attribute("shared", lambda r: False, allow_post=True, allow_put=True, default=False, validate=boolean,
-                  is_filter=True, convert_filter=boolean, filter_clause=_constant(False)),
+                  is_filter=True, convert_filter=boolean, filter_clause=constant(False)),
         Attribute("subnets", lambda r: [], is_filter=True, filter_clause=_no_match),
-        Attribute("mtu", lambda r: MTU, is_filter=True, convert_filter=integer, filter_clause=_constant(MTU)),
-        _qos_policy_id(NetworkRow),
+        Attribute("mtu", lambda r: MTU, is_filter=True, convert_filter=integer, filter_clause=constant(MTU)),
+        qos_policy_id(NetworkRow),
     ),
 )
 
@@ -156,7 +163,8 @@ PORT = Resource(
     table=PortRow,
     not_found=lambda port_id: PortNotFound(f"Port {port_id} could not be found."),
     attributes=(
-        *_common(PortRow),
+        *standard(PortRow),
+        STATUS_REASON,
         Attribute("network_id", lambda r: r.network_id, allow_post=True, default=REQUIRED, validate=uuid_value,
                   is_filter=True, is_sort_key=True, column=lambda: PortRow.network_id, target="network_id"),
         Attribute("admin_state_up", st.admin_state_up, allow_post=True, allow_put=True, default=True, validate=boolean,
@@ -179,17 +187,17 @@ PORT = Resource(
                   column=lambda: func.coalesce(PortRow.attachment_host, literal("")), target="host"),
         Attribute("binding:vif_type", st.vif_type, is_filter=True, column=st.vif_type_column),
         Attribute("binding:vnic_type", lambda r: VNIC_NORMAL, allow_post=True, allow_put=True, default=VNIC_NORMAL,
-                  validate=one_of(VNIC_NORMAL), is_filter=True, filter_clause=_constant(VNIC_NORMAL)),
-        _qos_policy_id(PortRow),
+                  validate=one_of(VNIC_NORMAL), is_filter=True, filter_clause=constant(VNIC_NORMAL)),
+        qos_policy_id(PortRow),
         # The network's policy, which the port uses when it has none of its own (read-only). Phase 2:
         # read it from the port's network (a join or scalar subquery in collection._rows).
         Attribute("qos_network_policy_id", lambda r: None),
         Attribute("data_plane_status", st.data_plane_status, is_filter=True, column=st.data_plane_status_column),
         Attribute("netprov:link_status", lambda r: r.link_status, is_filter=True, column=lambda: PortRow.link_status),
         Attribute("netprov:link_status_string", lambda r: r.link_status_string),
-        Attribute("netprov:qos_status", _optional_read(PortRow, "qos_status"), is_filter=True,
-                  column=_optional(PortRow, "qos_status")),
-        Attribute("netprov:qos_status_reason", _optional_read(PortRow, "qos_status_reason")),
+        Attribute("netprov:qos_status", optional_read(PortRow, "qos_status"), is_filter=True,
+                  column=optional(PortRow, "qos_status")),
+        Attribute("netprov:qos_status_reason", optional_read(PortRow, "qos_status_reason")),
     ),
 )
 

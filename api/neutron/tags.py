@@ -7,7 +7,7 @@ an item's opening quote: no tag matches inside another (`x", "a` is stored `"x\\
 import json
 from collections.abc import Callable
 
-from sqlalchemy import String, and_, cast, not_, or_
+from sqlalchemy import String, and_, cast, false, not_, or_, true
 from sqlalchemy.sql import ColumnElement
 
 
@@ -24,6 +24,9 @@ def _split(values: list[str]) -> list[str]:
 
 
 def tag_filters(table: type) -> dict[str, Callable[[list[str]], ColumnElement]]:
+    if "tags" not in table.__table__.c:  # a resource without tags has none of them
+        return {"tags": lambda _: false(), "tags-any": lambda _: false(),
+                "not-tags": lambda _: true(), "not-tags-any": lambda _: true()}
     def all_of(values: list[str]) -> ColumnElement:
         return and_(*(_has_tag(table, t) for t in _split(values)))
 

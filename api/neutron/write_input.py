@@ -96,7 +96,8 @@ def _create(resource: Resource, item: Any, caller: Caller) -> WriteInput:
                 raise BadRequest(f"Failed to parse request. Required attribute '{attribute.name}' not specified")
             if attribute.default is not NOT_SPECIFIED:
                 values[attribute.name] = attribute.default
-    values["project_id"] = _project(values.pop("project_id", None), values.pop("tenant_id", None), caller)
+    if resource.attribute("project_id") is not None:  # rules belong to their policy, not to a project
+        values["project_id"] = _project(values.pop("project_id", None), values.pop("tenant_id", None), caller)
     return WriteInput(resource.member, _targets(resource, values))
 
 
