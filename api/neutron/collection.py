@@ -9,6 +9,7 @@ Neutron's (api_common.get_pagination_links): `next` unless a forward page came b
 `previous` unless a reverse page did.
 """
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,10 +28,19 @@ def scope(resource: Resource, caller: Caller) -> list[ColumnElement]:
 
 def show(session: Session, resource: Resource, caller: Caller, item_id: str, fields: list[str]) -> dict[str, Any]:
     """One body, or the resource's NotFound (also for a name, a non-UUID, another project's id)."""
-    row = session.execute(_rows(resource).where(resource.table.id == item_id, *scope(resource, caller))).first()
+    row = session.execute(_rows(resource).where(resource.table.id == _uuid(resource, item_id), *scope(resource, caller))).first()
     if row is None:
         raise resource.not_found(item_id)
     return resource.body(row, fields)
+
+
+def _uuid(resource: Resource, value: str) -> str:
+    """`value` as the canonical UUID; anything else cannot name a row: NotFound, before any query
+    (PostgreSQL would refuse a NUL in it, which must still be a 404 here)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise resource.not_found(value[:80]) from None
 
 
 def _rows(resource: Resource):
@@ -87,7 +97,9 @@ def _after_marker(
 ) -> ColumnElement:
     """Rows strictly after the marker row in the page's direction (keyset pagination)."""
     marker_values = session.execute(
-        select(*[column for column, _ in sorts]).where(resource.table.id == query.marker, *scope(resource, caller))
+        select(*[column for column, _ in sorts]).where(
+            resource.table.id == _uuid(resource, query.marker), *scope(resource, caller)
+        )
     ).first()
     if marker_values is None:
         raise resource.not_found(query.marker)
