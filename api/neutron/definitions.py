@@ -10,6 +10,7 @@ adds `qos_policy_id`, `qos_status`, ...) read null and filter as null until the 
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any
 
@@ -52,8 +53,9 @@ class Resource:
     not_found: Callable[[str], NotFound]
 
     def attribute(self, name: str) -> Attribute | None:
-        return self._by_name().get(name)
+        return self._by_name.get(name)
 
+    @cached_property
     def _by_name(self) -> dict[str, Attribute]:
         return {a.name: a for a in self.attributes}
 
@@ -200,8 +202,6 @@ PORT = Resource(
         Attribute("netprov:qos_status_reason", optional_read(PortRow, "qos_status_reason")),
     ),
 )
-
-RESOURCES = {r.collection: r for r in (NETWORK, PORT)}
 
 
 def any_of(column: ColumnElement, values: list[Any]) -> ColumnElement:
