@@ -37,7 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import GatewayDep, PreferencesDep, SessionDep, SettingsDep, TenantCallerDep, allow_query
 from api.lookups import network_of, port_of
 from api.outbox import accept, void
-from api.problems import ERROR_RESPONSES, Conflict, ResourceNotAvailable
+from api.problems import ERROR_RESPONSES, NothingToCancel, NothingToRetry, ResourceNotAvailable
 from api.views import network_body, port_body
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from api.write_flow import deliver, engine_down, preference_applied, require_engine, wait_applied
@@ -63,14 +63,6 @@ router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/networks/{network_id}", tag
 NETWORK, PORT = ResourceType.NETWORK.value, ResourceType.PORT.value
 RUNS_SHOWN = 100
 RPC_TIMEOUT = timedelta(seconds=5)
-
-
-class NothingToRetry(Conflict):
-    title = "Nothing to retry"
-
-
-class NothingToCancel(Conflict):
-    title = "Nothing to cancel"
 
 
 # -- retry --------------------------------------------------------------------------------------
