@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 
 from api.workflow_gateway import RPC_TIMEOUT, EngineUnavailable, WorkflowGateway
 from netprov.batch import BatchWorkflowInput, ItemKind
-from netprov.naming import SA_RESOURCE_TYPE, SA_STATUS, SA_TENANT, batch_workflow_id
+from netprov.naming import SA_RESOURCE_TYPE, SA_STATUS, SA_TENANT, WorkflowType, batch_workflow_id
 from netprov.status import PROVISIONING, ResourceType
 from store import batches as store
 from store.tables import BatchItemRow, BatchRow, utcnow
@@ -56,7 +56,7 @@ async def start_batch(gateway: WorkflowGateway, batch: BatchRow, kinds: dict[str
     run = "its first run" if batch.generation == 0 else f"retry {batch.generation}: the items that had failed"
     try:
         await client.start_workflow(
-            "BatchWorkflow",
+            WorkflowType.BATCH,
             BatchWorkflowInput(batch.id, batch.tenant_id, batch.generation, gateway.search_attributes),
             id=batch_workflow_id(batch.id),
             task_queue=gateway.settings.task_queue,

@@ -20,6 +20,9 @@ from netprov.naming import (
     SA_STATUS,
     SA_TENANT,
     SEARCH_ATTRIBUTES,
+    Signal,
+    Update,
+    WorkflowType,
     network_workflow_id,
     port_workflow_id,
 )
@@ -136,7 +139,7 @@ class WorkflowGateway:
                 network = session.get(NetworkRow, op_row.resource_id)
                 if network is None:
                     return True
-                workflow, workflow_id, arg = "NetworkWorkflow", network_workflow_id(network.id), self._network_input(network)
+                workflow, workflow_id, arg = WorkflowType.NETWORK, network_workflow_id(network.id), self._network_input(network)
                 tenant, summary = network.tenant_id, f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
             else:
                 found = session.execute(
@@ -145,7 +148,7 @@ class WorkflowGateway:
                 if found is None:
                     return True
                 port, network = found
-                workflow, workflow_id, arg = "PortWorkflow", port_workflow_id(port.id), self._port_input(port, network)
+                workflow, workflow_id, arg = WorkflowType.PORT, port_workflow_id(port.id), self._port_input(port, network)
                 tenant, summary = port.tenant_id, f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
         attributes = None
         if self.search_attributes:
@@ -163,7 +166,7 @@ class WorkflowGateway:
                 id=workflow_id,
                 task_queue=self.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                start_signal="enqueue",
+                start_signal=Signal.ENQUEUE,
                 start_signal_args=[operation_of(op_row)],
                 search_attributes=attributes,
                 static_summary=f"Provision {summary}",
@@ -186,7 +189,7 @@ class WorkflowGateway:
             handle = client.get_workflow_handle(workflow_id)
             # Without a worker the update is never taken up: stop listening when the wait is over.
             applied = await asyncio.wait_for(
-                handle.execute_update("wait_applied", WaitApplied(seq=seq, timeout_s=timeout), result_type=int),
+                handle.execute_update(Update.WAIT_APPLIED, WaitApplied(seq=seq, timeout_s=timeout), result_type=int),
                 timeout + WAIT_SLACK,
             )
             return applied >= seq

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from netprov.naming import TASK_QUEUE
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NETPROV_", extra="ignore", populate_by_name=True)
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     admin_token: str = ""
     plugin: str = "fake"
     temporal_ui_url: str = "http://localhost:8233"
-    task_queue: str = "netprov"
+    task_queue: str = TASK_QUEUE
     # Reject mode: writes on resources that are not settled get 409 ResourceNotAvailable.
     strict: bool = False
     default_host: str = "h1"

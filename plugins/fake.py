@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin, PluginError, TransientPluginError
+from netprov.link_io import LinkReport
+from plugins.base import PermanentPluginError, Plugin, PluginError, TransientPluginError
 from plugins.plugin_store import LedgerEntry, PluginStore
 
 # Removals never fail permanently by name: a resource that failed must still be deletable, and a

@@ -10,7 +10,8 @@ import sqlite3
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings, parse_range
 from netprov.status import AdminState
-from plugins.base import LinkReport, PermanentPluginError, Plugin
+from netprov.link_io import LinkReport
+from plugins.base import PermanentPluginError, Plugin
 from plugins.fake import link_report
 from plugins.plugin_store import LedgerEntry, PluginStore
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
 from netprov.status import AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin
+from netprov.link_io import LinkReport
+from plugins.base import PermanentPluginError, Plugin
 from plugins.fake import REMOVALS, InjectedFaults, link_report
 from plugins.plugin_store import LedgerEntry, PluginStore
 

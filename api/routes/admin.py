@@ -41,7 +41,7 @@ from api.problems import ERROR_RESPONSES, NothingToCancel, NothingToRetry, Resou
 from api.views import network_body, port_body
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from api.write_flow import deliver, engine_down, preference_applied, require_engine, wait_applied
-from netprov.naming import network_workflow_id, port_workflow_id
+from netprov.naming import Signal, network_workflow_id, port_workflow_id
 from netprov.operations import OpKind
 from netprov.resources import (
     EventData,
@@ -161,7 +161,7 @@ async def _cancel(row, what: str, workflow_id: str, resource_type: str, token_id
     try:
         client = await gateway.client()
         await client.get_workflow_handle(workflow_id).signal(
-            "cancel_operation", f"cancelled by operator (token {token_id})", rpc_timeout=RPC_TIMEOUT
+            Signal.CANCEL_OPERATION, f"cancelled by operator (token {token_id})", rpc_timeout=RPC_TIMEOUT
         )
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:

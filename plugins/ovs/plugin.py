@@ -30,7 +30,8 @@ from pathlib import Path
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin
+from netprov.link_io import LinkReport
+from plugins.base import PermanentPluginError, Plugin
 from plugins.ovs.hosts import host_files, validate_host
 from plugins.ovs.settings import OvsSettings
 from plugins.ovs.switch import DEAD_VLAN, OvsdbUnavailableError, SwitchPort, VSwitch
