@@ -9,8 +9,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.service import RPCError
@@ -19,7 +17,6 @@ from netprov.naming import (
     SA_RESOURCE_TYPE,
     SA_STATUS,
     SA_TENANT,
-    SEARCH_ATTRIBUTES,
     Signal,
     Update,
     WorkflowType,
@@ -29,7 +26,7 @@ from netprov.naming import (
 from netprov.operations import Operation, OpKind, PluginAction
 from netprov.settings import Settings
 from netprov.status import PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
-from netprov.temporal_connection import connect
+from netprov.temporal_connection import connect, ensure_search_attributes
 from netprov.workflow_io import Attachment, NetworkWorkflowInput, PluginPlan, PortWorkflowInput, WaitApplied
 from plugins.registry import plugin_class
 from store.batches import held_by_batch
@@ -256,28 +253,3 @@ class WorkflowGateway:
             search_attributes=self.search_attributes,
             network_data={key: str(value) for key, value in (network.plugin_data or {}).items()},
         )
-
-
-async def ensure_search_attributes(client: Client, namespace: str) -> bool:
-    """Register netprov's search attributes when missing; False when the server has none to offer
-    (the time-skipping test server), in which case workflows do not set them."""
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace), timeout=RPC_TIMEOUT
-        )
-    except RPCError:
-        return False
-    missing = [name for name in SEARCH_ATTRIBUTES if name not in listed.custom_attributes]
-    if missing:
-        try:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(
-                    namespace=namespace,
-                    search_attributes={name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing},
-                ),
-                timeout=RPC_TIMEOUT,
-            )
-        except RPCError as error:
-            log.warning("could not register search attributes %s: %s", missing, error)
-            return False
-    return True

@@ -32,7 +32,7 @@ from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
 from netprov.link_io import LinkReport
 from plugins.base import PermanentPluginError, Plugin
-from plugins.ovs.hosts import host_files, validate_host
+from plugins.ovs.host_layout import host_files, validate_host
 from plugins.ovs.settings import OvsSettings
 from plugins.ovs.switch import DEAD_VLAN, OvsdbUnavailableError, SwitchPort, VSwitch
 from plugins.plugin_store import LedgerEntry, PluginStore
