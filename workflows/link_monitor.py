@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         LinkMonitorInput,
         MonitorPlan,
     )
-    from netprov.naming import Activity, Query, Signal, WorkflowType, host_check_queue, host_task_queue, link_monitor_id
+    from netprov.naming import Activity, Query, Signal, WorkflowType, host_check_queue, host_task_queue
 
 CYCLES_PER_RUN = 200
 PLAN_TIMEOUT = timedelta(seconds=30)
