@@ -18,8 +18,11 @@ from pydantic import Field, StringConstraints
 from netprov.resources import Name, StrictModel, Token
 from netprov.status import AdminState
 
-MAX_ITEMS = 5000
-"""At most this many items (networks + ports + attachments) in one batch."""
+MAX_ITEMS = 25000
+"""At most this many items (networks + ports + attachments) in one batch. Measured at 25,000 (12,495
+attached ports on 10 networks, fake plugin, SQLite): API peak RSS 247 MB, worker 170 MB, workflow
+history 645 KB in 762 events, its largest payload (the plan of positions) 140 KB of Temporal's 2 MB.
+The 4 MiB body limit (api/limits.py) still bounds a batch of long names."""
 
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
 

@@ -87,7 +87,7 @@ async def create_batch(
     response: Response,
     idempotency_key: str | None = Header(default=None),
 ):
-    """The body may be up to 4 MiB (the one exception to the 64 KiB limit) and hold up to 5,000 items."""
+    """The body may be up to 4 MiB (the one exception to the 64 KiB limit) and hold up to 25,000 items."""
     idempotency.check_key(idempotency_key)
     with_items = detail_flag_named(request, "items")
     raw = await json_body(request)
