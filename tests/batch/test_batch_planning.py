@@ -6,7 +6,7 @@ import pytest
 from batch_helpers import wait_batch
 from sqlmodel import Session
 
-from api.batch_planning import plan_batch
+from api.batch_planning import Flaw, check_batch, plan_batch
 from api.batch_write_flow import IdempotentRequest, accept_batch
 from api.problems import InvalidBody
 from netprov.batch_requests import BatchAttachment, BatchNetwork, BatchPort, BatchSpec
@@ -45,6 +45,24 @@ async def test_planning_resolves_refs_and_writes_nothing(api, settings, rows):
         "ports[0] (ref x): state 'UP' is not ACTIVE or DOWN",
         "ports[0] (ref x): network 'n9' is neither a network ref of this batch nor a network of this tenant",
     ]
+    # Another dialect gets the same problems typed, to answer them in its own terms.
+    failed = await api.create_network("fail-planning")  # the fake plugin fails names starting "fail"
+    await api.settle(f"networks/{failed['id']}", "network")
+    before = rows(api.tenant)
+    bad = BatchSpec(
+        ports=[BatchPort(ref="x", network=failed["id"]), BatchPort(ref="y", network="x")],
+        attachments=[BatchAttachment(port="x", id="vif-1"), BatchAttachment(port="x", id="vif-1"), BatchAttachment(port="z", id="vif-2")],
+    )
+    with Session(engine_for(settings.resolved_database_url)) as session:
+        _, problems = check_batch(session, bad, tenant_id=api.tenant, settings=settings, strict=False)
+    assert [(p.items, p.index, p.flaw) for p in problems] == [
+        ("ports", 0, Flaw.NETWORK_UNUSABLE),  # in ERROR
+        ("ports", 1, Flaw.NETWORK_NOT_FOUND),  # a port ref
+        ("attachments", 1, Flaw.PORT_ATTACHED_TWICE),
+        ("attachments", 1, Flaw.INTERFACE_TWICE),
+        ("attachments", 2, Flaw.PORT_NOT_FOUND),
+    ]
+    assert rows(api.tenant) == before
 
 
 async def test_a_batch_accepted_from_typed_items_completes_in_request_order(api, settings, stack):
