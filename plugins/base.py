@@ -12,9 +12,9 @@ change is already in place. Deleting or unplugging something that is not there s
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import ClassVar
 
+from netprov.link_io import LinkReport
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
 from netprov.status import LinkStatus
@@ -32,12 +32,6 @@ class TransientPluginError(PluginError):
 
 class PermanentPluginError(PluginError):
     transient = False
-
-
-@dataclass
-class LinkReport:
-    status: LinkStatus
-    reason: str | None = None
 
 
 class Plugin(ABC):
