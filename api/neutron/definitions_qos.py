@@ -12,20 +12,11 @@ from typing import Any
 
 from api.neutron.attributes import REQUIRED, Attribute, InvalidValue, boolean, one_of
 from api.neutron.definitions import Resource, constant, optional_read, standard
-from api.problems import NotFound
+from api.problems import QosPolicyNotFound, QosRuleNotFound
 
 MAX_KBPS = 100_000_000
 DSCP_MARKS = (0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 46, 48, 56)
 BANDWIDTH_LIMIT, DSCP_MARKING = "bandwidth_limit", "dscp_marking"
-
-
-# Phase 2: replace by the QoS helper's problems in api/problems.py (same names, same codes).
-class QosPolicyNotFound(NotFound):
-    title = "QoS policy not found"
-
-
-class QosRuleNotFound(NotFound):
-    title = "QoS rule not found"
 
 
 def integer_in(low: int, high: int):

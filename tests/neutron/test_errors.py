@@ -61,3 +61,18 @@ async def test_problem_types_and_headers_carry_over():
     in_use = await call("/v2.0/in-use")
     assert in_use.status_code == 409 and in_use.json()["NeutronError"]["type"] == "NetworkInUse"
     assert int(in_use.headers["content-length"]) == len(in_use.content)
+
+
+def test_every_problem_code_has_a_neutron_rendering():
+    from netprov.problems import BY_CODE, PROBLEMS
+
+    assert set(errors._WEBOB_TYPES) <= set(BY_CODE)  # no stale row in the Neutron rendering
+    for row in PROBLEMS:
+        body, status = errors.neutron_error({"code": row.code, "detail": "why"}, row.status)
+        kind = body["NeutronError"]["type"]
+        assert status == row.status and body["NeutronError"]["message"] == "why"
+        # Neutron's own fault names pass through (NetworkNotFound, PortInUse, QosRuleNotFound, ...);
+        # the others become the webob class Neutron's fault map answers with.
+        assert kind == row.code or kind.startswith("HTTP"), row
+    assert errors.neutron_error({"code": "QosRuleNotFound"}, 404)[0]["NeutronError"]["type"] == "QosRuleNotFound"
+    assert errors.neutron_error({"code": "BadRequest"}, 422)[1] == 400  # a schema error: Neutron has no 422
