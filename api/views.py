@@ -5,9 +5,10 @@ from urllib.parse import quote
 from netprov.conditions import while_pending
 from netprov.naming import network_workflow_id, port_workflow_id
 from netprov.resources import AttachmentBody, Links, NetworkBody, NetworkSummary, PortBody, PortSummary
+from api.write_flow import Written
 from netprov.settings import Settings
 from netprov.status import PROVISIONING
-from store.projection import effective_status
+from store.effective import effective_status
 from store.tables import NetworkRow, PortRow
 
 
@@ -81,3 +82,11 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
 
 def port_summary(row: PortRow) -> PortSummary:
     return PortSummary(id=row.id, state=row.state, status=effective_status(row)[0])
+
+
+def created_status(written: Written) -> int:
+    """A v1.1 POST's status: 201 once the resource has settled (within `Prefer: wait`, or an
+    idempotent replay of a settled one), 202 while it is provisioning."""
+    if written.replay:
+        return 202 if effective_status(written.row)[0] == PROVISIONING else 201
+    return 201 if written.applied and written.settled else 202
