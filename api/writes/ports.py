@@ -17,9 +17,10 @@ SETTLED_PORT = (PortStatus.ACTIVE, PortStatus.DOWN)
 
 
 def admin_state(value: str | None) -> str:
-    """The admin state asked for: None (absent) is DOWN; otherwise exactly ACTIVE or DOWN."""
+    """The admin state asked for: None (absent) is DOWN; otherwise exactly ACTIVE or DOWN (the
+    contract: case matters, `active` is RequestedStateInvalid)."""
     # Only an absent state defaults to DOWN: an empty string is an invalid state, not a default.
-    state = (AdminState.DOWN.value if value is None else value).upper()
+    state = AdminState.DOWN.value if value is None else value
     if state not in AdminState.__members__:
         raise RequestedStateInvalid(f"state {str(value)[:40]!r} is not ACTIVE or DOWN.")
     return state
