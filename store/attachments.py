@@ -9,10 +9,18 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from netprov.status import AttachmentStatus
+from netprov.status import NO_ATTACHMENT, AttachmentStatus, LinkStatus
 from store.tables import PortRow
 
-_DETACHED = {"attachment_id": None, "attachment_host": None, "attachment_status": None, "attachment_reason": None}
+# A port without attachment: its link is DOWN, "no attachment", from the moment it has none.
+_DETACHED = {
+    "attachment_id": None,
+    "attachment_host": None,
+    "attachment_status": None,
+    "attachment_reason": None,
+    "link_status": LinkStatus.DOWN.value,
+    "link_status_string": NO_ATTACHMENT,
+}
 
 
 class InterfaceTaken(Exception):
@@ -27,12 +35,15 @@ class Detached:
     host: str | None
     status: str | None
     reason: str | None
+    link_status: str
+    link_status_string: str | None
 
 
-def claim(session: Session, *, port_id: str, iface_id: str, host: str) -> bool:
+def claim(session: Session, *, port_id: str, iface_id: str, host: str, waiting_on: str) -> bool:
     """Attach `iface_id` on `host` to a port without attachment that is not being deleted; True
     when claimed, False when the port changed meanwhile. InterfaceTaken (the transaction rolled
-    back) when another port has that interface."""
+    back) when another port has that interface. `waiting_on` (what the plug waits for) is the
+    attachment's status_reason and the link's reason until the workflow plugs it."""
     try:
         return bool(
             session.execute(
@@ -42,7 +53,9 @@ def claim(session: Session, *, port_id: str, iface_id: str, host: str) -> bool:
                     attachment_id=iface_id,
                     attachment_host=host,
                     attachment_status=AttachmentStatus.PROVISIONING.value,
-                    attachment_reason=None,
+                    attachment_reason=waiting_on,
+                    link_status=LinkStatus.DOWN.value,
+                    link_status_string=waiting_on,
                 )
             ).rowcount
         )
@@ -57,7 +70,10 @@ def undo_claim(session: Session, *, port_id: str, iface_id: str) -> None:
 
 def claim_detach(session: Session, *, port: PortRow) -> Detached | None:
     """Remove the port's attachment as read in `port`; what it was, or None when it changed meanwhile."""
-    old = Detached(port.attachment_id, port.attachment_host, port.attachment_status, port.attachment_reason)
+    old = Detached(
+        port.attachment_id, port.attachment_host, port.attachment_status, port.attachment_reason,
+        port.link_status, port.link_status_string,
+    )  # fmt: skip
     claimed = session.execute(
         update(PortRow).where(PortRow.id == port.id, PortRow.attachment_id == old.iface_id).values(**_DETACHED)
     ).rowcount
@@ -68,5 +84,8 @@ def undo_detach(session: Session, *, port_id: str, old: Detached) -> None:
     session.execute(
         update(PortRow)
         .where(PortRow.id == port_id, PortRow.attachment_id.is_(None))
-        .values(attachment_id=old.iface_id, attachment_host=old.host, attachment_status=old.status, attachment_reason=old.reason)
+        .values(
+            attachment_id=old.iface_id, attachment_host=old.host, attachment_status=old.status, attachment_reason=old.reason,
+            link_status=old.link_status, link_status_string=old.link_status_string,
+        )  # fmt: skip
     )

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from netprov.conditions import AgentState, PortFacts, port_conditions
+from netprov.status import AttachmentStatus, LinkStatus
 from netprov.workflow_io import NetworkSnapshot, Projection
 from store import events
 from store.effective import QUEUED_REASON, effective_status, effective_status_column, table_for
@@ -40,6 +41,10 @@ def apply_projection(
     the same transaction; `agent` is the liveness of its host's agent when the writer knows it."""
     table = table_for(projection.resource_type)
     values: dict[str, Any] = {**projection.fields, **(extra or {}), "updated_at": utcnow()}
+    if values.get("attachment_status") == AttachmentStatus.ERROR and "link_status" not in values:
+        # A failed attachment will not be plugged: its link is DOWN for that reason, not for what
+        # the accepted attachment was waiting on.
+        values |= {"link_status": LinkStatus.DOWN.value, "link_status_string": values.get("attachment_reason")}
     where = [table.id == projection.resource_id]
     if projection.final:
         values["progress"] = None

@@ -3,8 +3,11 @@
 from api.problems import AlreadyAttached, PortInUse
 from api.write_flow import Accepted, Writer, Written, write
 from api.writes.ports import PORT, check_writable
+from netprov.conditions import being_plugged, waiting_for_network
 from netprov.operations import OpKind
-from store import attachments
+from netprov.status import NetworkStatus
+from store import attachments, networks
+from store.effective import effective_status
 from store.operations import accept
 from store.tables import PortRow
 
@@ -19,10 +22,13 @@ async def attach(writer: Writer, *, port: PortRow, iface_id: str, host: str | No
     if port.attachment_id is not None:
         raise AlreadyAttached(f"Port {port.id} already has attachment {port.attachment_id!r}; detach it first.")
     check_writable(writer, port)
+    network = networks.get(writer.session, network_id=port.network_id)
+    ready = network is not None and effective_status(network)[0] == NetworkStatus.AVAILABLE
+    waiting_on = being_plugged(iface_id, host) if ready else waiting_for_network(port.network_id)
 
     def claim(session) -> Accepted:
         try:
-            claimed = attachments.claim(session, port_id=port.id, iface_id=iface_id, host=host)
+            claimed = attachments.claim(session, port_id=port.id, iface_id=iface_id, host=host, waiting_on=waiting_on)
         except attachments.InterfaceTaken:
             raise PortInUse(f"Interface {iface_id!r} is already plugged into another port.") from None
         if not claimed:
