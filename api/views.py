@@ -48,7 +48,11 @@ def network_summary(row: NetworkRow) -> NetworkSummary:
     return NetworkSummary(id=row.id, name=row.name, status=effective_status(row)[0])
 
 
-def attachment_body(row: PortRow) -> AttachmentBody | None:
+def attachment_path(tenant_id: str, network_id: str, port_id: str) -> str:
+    return f"{port_path(tenant_id, network_id, port_id)}/attachment"
+
+
+def attachment_body(row: PortRow, settings: Settings) -> AttachmentBody | None:
     if row.attachment_id is None:
         return None
     return AttachmentBody(
@@ -56,6 +60,13 @@ def attachment_body(row: PortRow) -> AttachmentBody | None:
         host=row.attachment_host or "",
         status=row.attachment_status or "PROVISIONING",
         status_reason=row.attachment_reason,
+        # Null for an attachment written without its times (a batch's, before it records them).
+        created_at=row.attachment_created_at or row.updated_at,
+        updated_at=row.attachment_updated_at or row.updated_at,
+        links=Links(
+            self=attachment_path(row.tenant_id, row.network_id, row.id),
+            workflow=workflow_url(settings, port_workflow_id(row.id)),
+        ),
     )
 
 
@@ -67,7 +78,7 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
         state=row.state,
         status=status,
         status_reason=reason,
-        attachment=attachment_body(row),
+        attachment=attachment_body(row, settings),
         link_status=row.link_status,
         link_status_string=row.link_status_string,
         conditions=while_pending(row.conditions or [], reason, row.updated_at) if status == PROVISIONING else row.conditions or [],

@@ -84,6 +84,9 @@ class AttachmentBody(BaseModel):
     host: str
     status: str
     status_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    links: Links
 
 
 class Condition(BaseModel):

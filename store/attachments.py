@@ -4,13 +4,14 @@ attachment is part of the port at once: it counts for NetworkInUse, PortInUse an
 from the claim on."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from netprov.status import NO_ATTACHMENT, AttachmentStatus, LinkStatus
-from store.tables import PortRow
+from store.tables import PortRow, utcnow
 
 # A port without attachment: its link is DOWN, "no attachment", from the moment it has none.
 _DETACHED = {
@@ -18,6 +19,8 @@ _DETACHED = {
     "attachment_host": None,
     "attachment_status": None,
     "attachment_reason": None,
+    "attachment_created_at": None,
+    "attachment_updated_at": None,
     "link_status": LinkStatus.DOWN.value,
     "link_status_string": NO_ATTACHMENT,
 }
@@ -35,6 +38,8 @@ class Detached:
     host: str | None
     status: str | None
     reason: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
     link_status: str
     link_status_string: str | None
 
@@ -44,6 +49,7 @@ def claim(session: Session, *, port_id: str, iface_id: str, host: str, waiting_o
     when claimed, False when the port changed meanwhile. InterfaceTaken (the transaction rolled
     back) when another port has that interface. `waiting_on` (what the plug waits for) is the
     attachment's status_reason and the link's reason until the workflow plugs it."""
+    now = utcnow()
     try:
         return bool(
             session.execute(
@@ -54,6 +60,8 @@ def claim(session: Session, *, port_id: str, iface_id: str, host: str, waiting_o
                     attachment_host=host,
                     attachment_status=AttachmentStatus.PROVISIONING.value,
                     attachment_reason=waiting_on,
+                    attachment_created_at=now,
+                    attachment_updated_at=now,
                     link_status=LinkStatus.DOWN.value,
                     link_status_string=waiting_on,
                 )
@@ -72,7 +80,7 @@ def claim_detach(session: Session, *, port: PortRow) -> Detached | None:
     """Remove the port's attachment as read in `port`; what it was, or None when it changed meanwhile."""
     old = Detached(
         port.attachment_id, port.attachment_host, port.attachment_status, port.attachment_reason,
-        port.link_status, port.link_status_string,
+        port.attachment_created_at, port.attachment_updated_at, port.link_status, port.link_status_string,
     )  # fmt: skip
     claimed = session.execute(
         update(PortRow).where(PortRow.id == port.id, PortRow.attachment_id == old.iface_id).values(**_DETACHED)
@@ -86,6 +94,6 @@ def undo_detach(session: Session, *, port_id: str, old: Detached) -> None:
         .where(PortRow.id == port_id, PortRow.attachment_id.is_(None))
         .values(
             attachment_id=old.iface_id, attachment_host=old.host, attachment_status=old.status, attachment_reason=old.reason,
-            link_status=old.link_status, link_status_string=old.link_status_string,
+            attachment_created_at=old.created_at, attachment_updated_at=old.updated_at, link_status=old.link_status, link_status_string=old.link_status_string,
         )  # fmt: skip
     )

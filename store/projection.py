@@ -41,6 +41,8 @@ def apply_projection(
     the same transaction; `agent` is the liveness of its host's agent when the writer knows it."""
     table = table_for(projection.resource_type)
     values: dict[str, Any] = {**projection.fields, **(extra or {}), "updated_at": utcnow()}
+    if "attachment_status" in values or "attachment_reason" in values:
+        values["attachment_updated_at"] = values["updated_at"]
     if values.get("attachment_status") == AttachmentStatus.ERROR and "link_status" not in values:
         # A failed attachment will not be plugged: its link is DOWN for that reason, not for what
         # the accepted attachment was waiting on.

@@ -124,8 +124,10 @@ async def delete_port(tenant_id: str, network_id: str, port_id: str, caller: Ten
 
 
 @router.get("/{port_id}/attachment", response_model=AttachmentResponse, dependencies=[allow_query()])
-async def show_attachment(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep):
-    return {"attachment": attachment_body(port_of(session, tenant_id, network_id, port_id))}
+async def show_attachment(
+    tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep
+):
+    return {"attachment": attachment_body(port_of(session, tenant_id, network_id, port_id), settings)}
 
 
 @router.put(
@@ -151,7 +153,7 @@ async def put_attachment(
         preference_applied(response, writer.prefs)
     if not written.accepted or (written.applied and row is not None and row.attachment_status != AttachmentStatus.PROVISIONING):
         response.status_code = 200
-    return {"attachment": attachment_body(row) if row is not None else None}
+    return {"attachment": attachment_body(row, writer.settings) if row is not None else None}
 
 
 @router.delete(

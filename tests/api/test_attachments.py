@@ -286,3 +286,26 @@ async def test_detach_says_no_attachment_at_once(api):
     shown = (await api.get(path))["port"]
     assert shown["attachment"] is None
     assert (shown["link_status"], shown["link_status_string"]) == ("DOWN", "no attachment")
+
+
+async def test_attachment_body_carries_the_common_fields(api):
+    # The contract: the attachment body carries created_at, updated_at and links (self: the
+    # attachment's path; workflow: its port's workflow) as every resource body does.
+    from datetime import datetime
+
+    network, port, path = await port_on_ready_network(api)
+    vif = iface()
+
+    response = await api.attach(network["id"], port["id"], vif, host="h1")
+
+    answered = response.json()["attachment"]
+    settled = await api.settle(path, "port", until=attachment_settled)
+    for body in (answered, settled["attachment"], (await api.get(f"{path}/attachment"))["attachment"]):
+        created, updated = datetime.fromisoformat(body["created_at"]), datetime.fromisoformat(body["updated_at"])
+        assert created.tzinfo is not None and created <= updated
+        assert body["links"]["self"] == f"/v1.1/tenants/{api.tenant}/{path}/attachment"
+        assert body["links"]["workflow"] == settled["links"]["workflow"]
+    # Made when accepted (not when the port was), updated when plugged.
+    assert datetime.fromisoformat(answered["created_at"]) >= datetime.fromisoformat(settled["created_at"])
+    assert settled["attachment"]["created_at"] == answered["created_at"]
+    assert datetime.fromisoformat(settled["attachment"]["updated_at"]) > datetime.fromisoformat(answered["updated_at"])
