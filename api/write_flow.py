@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from api.deps import GatewayDep, Preferences, PreferencesDep, SessionDep, SettingsDep, strict_handling
@@ -195,6 +196,31 @@ async def write(
     await deliver(writer.gateway, engine, list(accepted.ops), undo)
     applied = await wait_applied(writer.gateway, engine, resource_type, resource_id, accepted.ops[0].seq, writer.prefs)
     return Written(reread(engine, resource_type, resource_id), applied=applied, claimed=accepted.row)
+
+
+async def write_create(
+    writer: Writer,
+    *,
+    resource_type: str,
+    resource_id: str,
+    claim: Callable[[Session], Accepted],
+    replay: Callable[[], Written | None],
+) -> Written:
+    """A create under an optional Idempotency-Key: `replay()` gives the resource of an earlier
+    request with the key (store ids derive from the key, so a concurrent request that wins the
+    race makes this claim fail on the primary key: then its resource is the answer too)."""
+    earlier = replay()
+    if earlier is not None:
+        return earlier
+    try:
+        written = await write(writer, resource_type=resource_type, resource_id=resource_id, claim=claim)
+    except IntegrityError:
+        earlier = replay()
+        if earlier is None:
+            raise
+        return earlier
+    assert written is not None  # a create's claim always claims
+    return written
 
 
 async def settle(writer: Writer, *, resource_type: str, resource_id: str, seq: int) -> Written:

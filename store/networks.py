@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from netprov.status import PROVISIONING
 from store.effective import effective_status_column
-from store.tables import IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
+from store.operations import forget_unstarted
+from store.tables import NetworkRow, PortRow, utcnow
 
 
 def get(session: Session, *, network_id: str) -> NetworkRow | None:
@@ -36,9 +37,7 @@ def create(session: Session, *, network_id: str, tenant_id: str, name: str, plug
 
 def undo_create(session: Session, *, network_id: str) -> None:
     """Remove a network whose creation never reached its workflow, with its operations and key."""
-    session.execute(OperationRow.__table__.delete().where(OperationRow.resource_id == network_id))
-    session.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == network_id))
-    session.execute(NetworkRow.__table__.delete().where(NetworkRow.id == network_id))
+    forget_unstarted(session, resource_type="network", resource_id=network_id)
 
 
 def rename(session: Session, *, network_id: str, name: str) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from netprov.operations import OpKind
 from store import events
 from store.effective import table_for
-from store.tables import OperationRow, utcnow
+from store.tables import IdempotencyRow, OperationRow, utcnow
 
 
 def accept(
@@ -61,3 +61,12 @@ def void(engine: Engine, op_id: str) -> None:
     with Session(engine) as session:
         session.execute(update(OperationRow).where(OperationRow.op_id == op_id).values(kind=OpKind.VOID.value, payload={}))
         session.commit()
+
+
+def forget_unstarted(session: Session, *, resource_type: str, resource_id: str) -> None:
+    """Remove a resource whose creation never reached its workflow: its row, its operations and
+    the Idempotency-Key that named it (the undo of a create)."""
+    table = table_for(resource_type)
+    session.execute(OperationRow.__table__.delete().where(OperationRow.resource_id == resource_id))
+    session.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == resource_id))
+    session.execute(table.__table__.delete().where(table.id == resource_id))

@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from netprov.status import NO_ATTACHMENT, PROVISIONING, LinkStatus
 from store.effective import effective_status_column
-from store.tables import IdempotencyRow, OperationRow, PortRow
+from store.operations import forget_unstarted
+from store.tables import PortRow
 
 
 def get(session: Session, *, port_id: str) -> PortRow | None:
@@ -47,9 +48,7 @@ def create(session: Session, *, port_id: str, tenant_id: str, network_id: str, s
 
 def undo_create(session: Session, *, port_id: str) -> None:
     """Remove a port whose creation never reached its workflow, with its operations and key."""
-    session.execute(OperationRow.__table__.delete().where(OperationRow.resource_id == port_id))
-    session.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == port_id))
-    session.execute(PortRow.__table__.delete().where(PortRow.id == port_id))
+    forget_unstarted(session, resource_type="port", resource_id=port_id)
 
 
 def set_state(session: Session, *, port_id: str, state: str) -> None:

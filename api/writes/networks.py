@@ -1,10 +1,8 @@
 """Network writes: create, rename, delete."""
 
-from sqlalchemy.exc import IntegrityError
-
 from api import idempotency
 from api.problems import BadRequest, NetworkInUse, ResourceNotAvailable
-from api.write_flow import Accepted, Writer, Written, settle, write
+from api.write_flow import Accepted, Writer, Written, settle, write, write_create
 from netprov.operations import OpKind
 from netprov.status import NetworkStatus, ResourceType
 from plugins.registry import UnknownPluginError, plugin_class
@@ -31,9 +29,6 @@ async def create_network(
         raise BadRequest(str(error)) from None
     # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
     digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", {"network": {"name": name, "plugin": plugin}})
-    earlier = idempotency.replay(writer.session, tenant_id, idempotency_key, digest, networks.get, "network_id")
-    if earlier is not None:
-        return earlier
     network_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
@@ -44,16 +39,10 @@ async def create_network(
         idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, NETWORK, network_id)
         return Accepted([op], lambda cleanup: networks.undo_create(cleanup, network_id=network_id), row)
 
-    try:
-        written = await write(writer, resource_type=NETWORK, resource_id=network_id, claim=claim)
-    except IntegrityError:
-        # A concurrent POST with the same key won the race: answer with its resource.
-        earlier = idempotency.replay(writer.session, tenant_id, idempotency_key, digest, networks.get, "network_id")
-        if earlier is None:
-            raise
-        return earlier
-    assert written is not None
-    return written
+    def replay() -> Written | None:
+        return idempotency.replay(writer.session, tenant_id, idempotency_key, digest, networks.get, "network_id")
+
+    return await write_create(writer, resource_type=NETWORK, resource_id=network_id, claim=claim, replay=replay)
 
 
 def rename_network(writer: Writer, *, network: NetworkRow, name: str) -> None:

@@ -1,10 +1,8 @@
 """Port writes: create, set the admin state, delete."""
 
-from sqlalchemy.exc import IntegrityError
-
 from api import idempotency
 from api.problems import PortInUse, RequestedStateInvalid, ResourceNotAvailable
-from api.write_flow import Accepted, Writer, Written, settle, write
+from api.write_flow import Accepted, Writer, Written, settle, write, write_create
 from netprov.operations import OpKind
 from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
 from store import ports
@@ -53,9 +51,6 @@ async def create_port(
     tenant_id = network.tenant_id
     # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
     digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", {"state": state})
-    earlier = idempotency.replay(writer.session, tenant_id, idempotency_key, digest, ports.get, "port_id")
-    if earlier is not None:
-        return earlier
     port_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
@@ -66,15 +61,10 @@ async def create_port(
         idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, PORT, port_id)
         return Accepted([op], lambda cleanup: ports.undo_create(cleanup, port_id=port_id))
 
-    try:
-        written = await write(writer, resource_type=PORT, resource_id=port_id, claim=claim)
-    except IntegrityError:
-        earlier = idempotency.replay(writer.session, tenant_id, idempotency_key, digest, ports.get, "port_id")
-        if earlier is None:
-            raise
-        return earlier
-    assert written is not None
-    return written
+    def replay() -> Written | None:
+        return idempotency.replay(writer.session, tenant_id, idempotency_key, digest, ports.get, "port_id")
+
+    return await write_create(writer, resource_type=PORT, resource_id=port_id, claim=claim, replay=replay)
 
 
 async def update_port(writer: Writer, *, port: PortRow, state: str) -> Written:
