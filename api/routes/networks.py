@@ -52,9 +52,7 @@ async def create_network(
     response: Response,
     idempotency_key: str | None = Header(default=None),
 ):
-    written = await writes.create_network(
-        writer, tenant_id=tenant_id, name=body.network.name, plugin=body.network.plugin, idempotency_key=idempotency_key
-    )
+    written = await writes.create_network(writer, tenant_id=tenant_id, network=body.network, idempotency_key=idempotency_key)
     row = written.row or written.claimed  # deleted meanwhile: the network as it was accepted
     response.headers["Location"] = network_path(tenant_id, row.id)
     response.status_code = created_status(written)
@@ -71,7 +69,7 @@ async def show_network(tenant_id: str, network_id: str, caller: TenantCallerDep,
 @router.put("/{network_id}", status_code=204, response_class=Response, dependencies=[allow_query()])
 def rename_network(tenant_id: str, network_id: str, body: NetworkUpdateRequest, caller: TenantCallerDep, writer: WriterDep):
     """A rename touches no device: it is applied at once."""
-    writes.rename_network(writer, network=network_of(writer.session, tenant_id, network_id), name=body.network.name)
+    writes.update_network(writer, network=network_of(writer.session, tenant_id, network_id), update=body.network)
     return empty_answer(204, writer.prefs)
 
 

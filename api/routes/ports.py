@@ -74,8 +74,8 @@ async def create_port(
 ):
     idempotency.check_key(idempotency_key)  # before the lookup, as ever: a bad key is 400 whatever the path
     network = network_of(writer.session, tenant_id, network_id)
-    state = (body or PortCreateRequest()).port.state
-    written = await writes.create_port(writer, network=network, state=state, idempotency_key=idempotency_key)
+    asked = (body or PortCreateRequest()).port
+    written = await writes.create_port(writer, network=network, port=asked, idempotency_key=idempotency_key)
     row = written.row or written.claimed
     response.headers["Location"] = port_path(row.tenant_id, row.network_id, row.id)
     response.status_code = created_status(written)
@@ -102,7 +102,7 @@ async def update_port(
     tenant_id: str, network_id: str, port_id: str, body: PortUpdateRequest, caller: TenantCallerDep, writer: WriterDep
 ):
     port = port_of(writer.session, tenant_id, network_id, port_id)
-    written = await writes.update_port(writer, port=port, state=body.port.state)
+    written = await writes.update_port(writer, port=port, update=body.port)
     if not writer.prefs.wait or written.row is None:
         return empty_answer(204, writer.prefs)
     response = Response(PortResponse(port=port_body(written.row, writer.settings)).model_dump_json(), 200,
@@ -147,7 +147,7 @@ async def put_attachment(
     response: Response,
 ):
     port = port_of(writer.session, tenant_id, network_id, port_id)
-    written = await attachment_writes.attach(writer, port=port, iface_id=body.attachment.id, host=body.attachment.host)
+    written = await attachment_writes.attach(writer, port=port, attachment=body.attachment)
     row = written.row
     if written.accepted:
         preference_applied(response, writer.prefs)

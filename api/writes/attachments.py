@@ -5,6 +5,7 @@ from api.write_flow import Accepted, Writer, Written, write
 from api.writes.ports import PORT, check_writable
 from netprov.conditions import being_plugged, waiting_for_network
 from netprov.operations import OpKind
+from netprov.resources import AttachmentPut
 from netprov.status import NetworkStatus
 from store import attachments, networks
 from store.effective import effective_status
@@ -12,11 +13,11 @@ from store.operations import accept
 from store.tables import PortRow
 
 
-async def attach(writer: Writer, *, port: PortRow, iface_id: str, host: str | None = None) -> Written:
-    """Attach interface `iface_id` on `host` (None: the default host). The same attachment again
-    is a no-op (`accepted` False); another one is AlreadyAttached; an interface plugged into
-    another port is PortInUse. The attachment counts from this moment on."""
-    host = host or writer.settings.default_host
+async def attach(writer: Writer, *, port: PortRow, attachment: AttachmentPut) -> Written:
+    """Attach interface `attachment.id` on `attachment.host` (None: the default host). The same
+    attachment again is a no-op (`accepted` False); another one is AlreadyAttached; an interface
+    plugged into another port is PortInUse. The attachment counts from this moment on."""
+    iface_id, host = attachment.id, attachment.host or writer.settings.default_host
     if port.attachment_id == iface_id and port.attachment_host == host:
         return Written(port, applied=True, accepted=False)
     if port.attachment_id is not None:

@@ -4,6 +4,7 @@ from api import idempotency
 from api.problems import BadRequest, NetworkInUse, ResourceNotAvailable
 from api.write_flow import Accepted, Writer, Written, settle, write, write_create
 from netprov.operations import OpKind
+from netprov.resources import NetworkCreate, NetworkUpdate
 from netprov.status import NetworkStatus, ResourceType
 from plugins.registry import UnknownPluginError, plugin_class
 from store import networks
@@ -16,23 +17,23 @@ PORT = ResourceType.PORT.value
 
 
 async def create_network(
-    writer: Writer, *, tenant_id: str, name: str, plugin: str | None = None, idempotency_key: str | None = None
+    writer: Writer, *, tenant_id: str, network: NetworkCreate, idempotency_key: str | None = None
 ) -> Written:
     """A new network (PROVISIONING) and its create operation; with `idempotency_key`, the network
     an earlier request with that key made (`replay`), or IdempotencyKeyReused when its body differed.
-    `plugin` None: the server's default. An unknown plugin is BadRequest."""
+    `network.plugin` None: the server's default. An unknown plugin is BadRequest."""
     idempotency.check_key(idempotency_key)
-    chosen = plugin or writer.settings.plugin
+    chosen = network.plugin or writer.settings.plugin
     try:
         plugin_class(chosen)
     except UnknownPluginError as error:
         raise BadRequest(str(error)) from None
     # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
-    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", {"network": {"name": name, "plugin": plugin}})
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", {"network": network.model_dump()})
     network_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
-        row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=name, plugin=chosen)
+        row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=network.name, plugin=chosen)
         op = accept(session, resource_type=NETWORK, resource_id=network_id, tenant_id=tenant_id, kind=OpKind.CREATE,
                     op_id=f"{network_id}:create" if idempotency_key else None,
                     progress="accepted; provisioning will start shortly")  # fmt: skip
@@ -45,12 +46,12 @@ async def create_network(
     return await write_create(writer, resource_type=NETWORK, resource_id=network_id, claim=claim, replay=replay)
 
 
-def rename_network(writer: Writer, *, network: NetworkRow, name: str) -> None:
+def update_network(writer: Writer, *, network: NetworkRow, update: NetworkUpdate) -> None:
     """A rename touches no device: applied at once (strict handling: only on an AVAILABLE network)."""
     status = effective_status(network)[0]
     if writer.strict and status != NetworkStatus.AVAILABLE:
         raise ResourceNotAvailable(f"Network {network.id} is {status}; strict handling refuses changes until it is AVAILABLE.")
-    networks.rename(writer.session, network_id=network.id, name=name)
+    networks.rename(writer.session, network_id=network.id, name=update.name)
     writer.session.commit()
 
 

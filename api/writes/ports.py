@@ -4,6 +4,7 @@ from api import idempotency
 from api.problems import PortInUse, RequestedStateInvalid, ResourceNotAvailable
 from api.write_flow import Accepted, Writer, Written, settle, write, write_create
 from netprov.operations import OpKind
+from netprov.resources import PortCreate, PortUpdate
 from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
 from store import ports
 from store.effective import effective_status
@@ -34,13 +35,13 @@ def check_writable(writer: Writer, port: PortRow) -> None:
 
 
 async def create_port(
-    writer: Writer, *, network: NetworkRow, state: str | None = None, idempotency_key: str | None = None
+    writer: Writer, *, network: NetworkRow, port: PortCreate, idempotency_key: str | None = None
 ) -> Written:
-    """A new port (PROVISIONING) on `network` with admin `state` (default DOWN). Refused
+    """A new port (PROVISIONING) on `network` with admin `port.state` (default DOWN). Refused
     (ResourceNotAvailable) on a network being deleted or in ERROR, and in strict handling on one
     not AVAILABLE. Idempotency-Key as for networks."""
     idempotency.check_key(idempotency_key)
-    state = admin_state(state)
+    state = admin_state(port.state)
     network_status, network_reason = effective_status(network)
     if network.deleting:
         raise ResourceNotAvailable(f"Network {network.id} is being deleted.")
@@ -67,10 +68,10 @@ async def create_port(
     return await write_create(writer, resource_type=PORT, resource_id=port_id, claim=claim, replay=replay)
 
 
-async def update_port(writer: Writer, *, port: PortRow, state: str) -> Written:
+async def update_port(writer: Writer, *, port: PortRow, update: PortUpdate) -> Written:
     """Set the admin state. Asking for the state already asked is a no-op (`accepted` False;
     with `Prefer: wait` it waits for the operations already accepted)."""
-    state = admin_state(state)
+    state = admin_state(update.state)
     check_writable(writer, port)
     if state == port.state:
         if not writer.prefs.wait:
