@@ -20,7 +20,9 @@ from api.routes import admin, batches, events, health, networks, ports, tokens
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
+from plugins.registry import agent_plugins, plugin_names
 from store.engine import engine_for
+from store.projection import set_agentless_plugins
 
 log = logging.getLogger("netprov.api")
 
@@ -28,6 +30,8 @@ log = logging.getLogger("netprov.api")
 def create_app(settings: Settings | None = None, client: Client | None = None, sweeper: bool = True) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings.resolved_database_url, settings.auto_migrate)
+    # The API writes port conditions too (a batch retry): the store must know the agent-free plugins.
+    set_agentless_plugins(set(plugin_names()) - set(agent_plugins()))
     gateway = WorkflowGateway(settings, engine, client)
 
     @asynccontextmanager

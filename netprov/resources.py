@@ -86,6 +86,9 @@ class AttachmentBody(BaseModel):
     host: str
     status: AttachmentStatus
     status_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    links: Links
 
 
 class Condition(BaseModel):

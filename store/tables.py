@@ -62,6 +62,9 @@ class PortRow(SQLModel, table=True):
     attachment_host: str | None = Field(default=None, max_length=255)
     attachment_status: str | None = Field(default=None, max_length=16)
     attachment_reason: str | None = None
+    # When the attachment was accepted, and when it last changed (null without attachment).
+    attachment_created_at: datetime | None = None
+    attachment_updated_at: datetime | None = None
     link_status: str = Field(default="DOWN", max_length=8)
     link_status_string: str | None = "no attachment"
     conditions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

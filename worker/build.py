@@ -16,8 +16,9 @@ from activities.projection import ProjectionActivities
 from netprov.link_io import LinkMonitorConfig, LinkMonitorInput
 from netprov.naming import Signal, host_check_queue, host_task_queue, link_monitor_id
 from netprov.settings import Settings
-from plugins.registry import PluginSet
+from plugins.registry import PluginSet, agent_plugins, plugin_names
 from store.engine import engine_for
+from store.projection import set_agentless_plugins
 from workflows.batch import BatchWorkflow
 from workflows.link_monitor import LinkMonitorWorkflow
 from workflows.network import NetworkWorkflow
@@ -40,12 +41,19 @@ GRACEFUL_SHUTDOWN = STEP_TIMEOUT + timedelta(seconds=5)
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
 
 
+def _plugins(settings: Settings) -> PluginSet:
+    # The store writes a port's conditions and must know which plugins need no host agent; it
+    # cannot ask the registry itself (it sits below the plugins), so the worker tells it.
+    set_agentless_plugins(set(plugin_names()) - set(agent_plugins()))
+    return PluginSet(settings)
+
+
 def central_worker(
     client: Client, settings: Settings, executor: ThreadPoolExecutor, task_queue: str | None = None
 ) -> Worker:
     """The worker on `task_queue`, by default `settings.task_queue` (where the API sends its workflows)."""
     engine = engine_for(settings.resolved_database_url)
-    plugins = PluginSet(settings)
+    plugins = _plugins(settings)
     steps = PluginStepActivities(plugins, engine)
     projection = ProjectionActivities(engine)
     batch = BatchActivities(plugins, engine, settings)
@@ -115,7 +123,7 @@ def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPo
     `executor`), and the link monitor's check of that host (reconcile, then link status of its
     ports) on its own queue and threads."""
     engine = engine_for(settings.resolved_database_url)
-    plugins = PluginSet(settings)
+    plugins = _plugins(settings)
     steps = PluginStepActivities(plugins, engine)
     batch = BatchActivities(plugins, engine, settings)
     links = AgentLinkActivities(plugins, engine, host)
