@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
-from netprov.status import LinkStatus
+from netprov.status import LinkStatus, QosStatus
 
 
 class PluginError(Exception):
@@ -37,6 +37,15 @@ class PermanentPluginError(PluginError):
 @dataclass
 class LinkReport:
     status: LinkStatus
+    reason: str | None = None
+
+
+@dataclass
+class QosReport:
+    """What the device really enforces for a port's QoS, compared with what it should (see
+    `Plugin.qos_status`); `reason` is None when AVAILABLE."""
+
+    status: QosStatus
     reason: str | None = None
 
 
@@ -78,6 +87,28 @@ class Plugin(ABC):
     def link_status(self, request: PluginRequest) -> LinkReport:
         """What the device reports for the port's interface, not what the API believes."""
         return LinkReport(LinkStatus.UNKNOWN, f"plugin {self.name} does not report link status")
+
+    def apply_qos(self, request: PluginRequest) -> None:
+        """APPLY_QOS: make the port enforce `request.qos.rules` (all of them; `[]` clears the port,
+        as does `request.qos` None). Idempotent by request_id like every action, and by state:
+        applying the rules the port already has changes nothing. A plugin without QoS refuses
+        rules permanently and accepts a clear (there is nothing to remove)."""
+        if request.qos is not None and request.qos.rules:
+            raise PermanentPluginError(f"plugin {self.name} does not support QoS policies")
+
+    def qos_status(self, request: PluginRequest) -> QosReport:
+        """Read the device back (not the plugin's records) for the port of `request`: AVAILABLE when
+        it enforces exactly `request.qos.rules` (or, when `request.qos` is None, what the plugin last
+        applied); PROVISIONING when it does not yet but nothing is wrong (not applied yet, the
+        interface not on its host yet); ERROR when it enforces something else (lost, changed by
+        hand) or cannot be read. A query: no injected faults, nothing changed."""
+        if request.qos is None or not request.qos.rules:
+            return QosReport(QosStatus.AVAILABLE)
+        return QosReport(QosStatus.ERROR, f"plugin {self.name} does not support QoS policies")
+
+    def qos_status_many(self, requests: list[PluginRequest]) -> list[QosReport]:
+        """`qos_status` of many ports at once (the link monitor's host check); the default asks one by one."""
+        return [self.qos_status(request) for request in requests]
 
     def reconcile(self, host: str) -> list[object]:
         """Make host `host`'s device match what was provisioned (e.g. put back a VLAN tag someone
