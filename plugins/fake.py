@@ -19,7 +19,7 @@ from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
 from plugins.base import LinkReport, PermanentPluginError, Plugin, PluginError, QosReport, TransientPluginError
 from plugins.plugin_store import LedgerEntry, PluginStore
-from plugins.sim_qos import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
+from plugins.qos_records import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
 
 # Removals never fail permanently by name: a resource that failed must still be deletable, and a
 # multi-step plugin's undo must be able to clean up after an injected failure.
@@ -153,7 +153,7 @@ class FakePlugin(Plugin):
         return self.qos_status_many([request])[0]
 
     def qos_status_many(self, requests: list[PluginRequest]) -> list[QosReport]:
-        """What was recorded is what is enforced (`sim_qos.recorded_report`), one read transaction."""
+        """What was recorded is what is enforced (`qos_records.recorded_report`), one read transaction."""
         self._sleep()
         with self.store.transaction(write=False) as db:
             return [recorded_report(self.name, r, read_qos(db, r.port_id)) for r in requests]

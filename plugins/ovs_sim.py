@@ -13,7 +13,7 @@ from netprov.status import AdminState
 from plugins.base import LinkReport, PermanentPluginError, Plugin, QosReport
 from plugins.fake import link_report
 from plugins.plugin_store import LedgerEntry, PluginStore
-from plugins.sim_qos import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
+from plugins.qos_records import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
 
 _SCHEMA = QOS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS vlans (

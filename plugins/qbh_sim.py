@@ -28,7 +28,7 @@ from netprov.status import AdminState, LinkStatus, QosStatus
 from plugins.base import LinkReport, PermanentPluginError, Plugin, QosReport
 from plugins.fake import REMOVALS, InjectedFaults, link_report, raise_qos_fault
 from plugins.plugin_store import LedgerEntry, PluginStore
-from plugins.sim_qos import record_qos, recorded_report, rules_of
+from plugins.qos_records import record_qos, recorded_report, rules_of
 
 # Subsystems in the order a network or an interface is set up; the number is the latency factor.
 LAYERS = {"vswitch": 1, "ifvirt": 2, "pswitch": 1}
@@ -225,7 +225,7 @@ class QbhSimPlugin(Plugin):
         return link_report(network_ready, port[0] if port else None, plugged=bool(plug_layers))
 
     def qos_status(self, request: PluginRequest) -> QosReport:
-        """AVAILABLE when all three subsystems hold what `request.qos` asks (see sim_qos.recorded_report);
+        """AVAILABLE when all three subsystems hold what `request.qos` asks (see qos_records.recorded_report);
         PROVISIONING naming the subsystems that hold something else (a half-applied policy)."""
         with self.store.transaction(write=False) as db:
             rows = {

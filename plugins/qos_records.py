@@ -1,12 +1,14 @@
-"""QoS as the simulated plugins (fake, ovs-sim, qbh-sim) record it: one row per port in the plugin's
-own SQLite file, what was applied and to which interface, and faults by the policy's name.
+"""QoS as the plugins record it: one row per port in the plugin's own SQLite file, what was applied
+and to which interface. The simulated plugins (fake, ovs-sim, qbh-sim) keep nothing else; the ovs
+plugin keeps this centrally and enforces on the hosts (plugins/ovs/qos_plugin.py).
 
 The table (`QOS_SCHEMA`, added to each plugin's schema)::
 
     qos(port_id PK, network_id, policy_id, policy_name, rules JSON, iface_id, host)
 
-A port without a row enforces nothing. `recorded_report` is the read-back: these plugins have no
-device, so what they recorded is what they enforce; it is compared with what the caller expects.
+A port without a row enforces nothing. `recorded_report` is the read-back of a plugin without a
+device (or of a port without an interface): what was recorded is what is enforced; it is compared
+with what the caller expects.
 Faults by policy name: `plugins.fake.raise_qos_fault`.
 """
 
