@@ -186,19 +186,24 @@ def problems(want: Enforcement, state: HostQos, port: SwitchPort) -> list[str]:
         if row is not None and row.iface_id is not None:
             found.append(f"ingress limit for {subject} on host {host} still in place")
         return found
-    kbps = want.htb.rate_bps // 1000
+    return found + _htb_problems(want.htb, subject, state, port)
+
+
+def _htb_problems(htb: Htb, subject: str, state: HostQos, port: SwitchPort) -> list[str]:
+    """How the port's linux-htb QoS (OVSDB) and the kernel's htb class differ from `htb`."""
+    host, kbps = state.host, htb.rate_bps // 1000
+    row = state.port_qos.get(port.name)
     if row is None:
-        found.append(f"ingress limit (linux-htb) for {subject} missing on host {host}")
-    elif not row.matches(want.htb):
+        return [f"ingress limit (linux-htb) for {subject} missing on host {host}"]
+    if not row.matches(htb):
         have = "none" if row.queue_max_rate is None else f"{row.queue_max_rate // 1000} kbps"
-        found.append(f"ingress limit for {subject} on host {host} is {row.type} {have}, expected linux-htb {kbps} kbps")
-    else:
-        rate = state.tc_rate(port.interface)
-        if rate is None:
-            found.append(f"htb qdisc for {subject} missing on host {host} (interface {port.interface})")
-        elif abs(rate - want.htb.rate_bps) > want.htb.rate_bps * _TC_TOLERANCE:
-            found.append(f"htb on host {host} limits {subject} to {rate // 1000} kbps, expected {kbps} kbps")
-    return found
+        return [f"ingress limit for {subject} on host {host} is {row.type} {have}, expected linux-htb {kbps} kbps"]
+    rate = state.tc_rate(port.interface)
+    if rate is None:
+        return [f"htb qdisc for {subject} missing on host {host} (interface {port.interface})"]
+    if abs(rate - htb.rate_bps) > htb.rate_bps * _TC_TOLERANCE:
+        return [f"htb on host {host} limits {subject} to {rate // 1000} kbps, expected {kbps} kbps"]
+    return []
 
 
 def converge(switch: VSwitch, bridge: OpenFlowBridge, want: Enforcement, state: HostQos, port: SwitchPort) -> list[str]:
@@ -217,9 +222,7 @@ def converge(switch: VSwitch, bridge: OpenFlowBridge, want: Enforcement, state: 
         changes.append(f"meter {want.slot} removed")
     row = state.port_qos.get(port.name)
     if want.htb is not None:
-        in_force = row is not None and row.matches(want.htb) and state.tc_rate(port.interface) is not None
-        in_force = in_force and abs((state.tc_rate(port.interface) or 0) - want.htb.rate_bps) <= want.htb.rate_bps * _TC_TOLERANCE
-        if not in_force:
+        if _htb_problems(want.htb, want.port_id, state, port):
             _remove_htb(switch, port, row)
             _create_htb(switch, port, want.htb)
             changes.append(f"ingress linux-htb {want.htb.rate_bps // 1000} kbps set on {port.name}")

@@ -26,6 +26,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import TypeVar
 
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.qos import QosRule, same_rules
@@ -39,6 +41,7 @@ from plugins.plugin_store import PluginStore
 from plugins.qos_records import read_qos, record_qos, recorded_report, rules_json, rules_of, spec_of
 
 ENFORCE_QOS = "enforce_qos"
+T = TypeVar("T")
 
 _HOST_QOS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS iface_qos (
@@ -79,9 +82,16 @@ class QosDrift:
 class OvsQos:
     """The QoS half of OvsPlugin (see the module docstring)."""
 
+    # Guards the creation of the two maps below and of their entries, for every instance.
     _qos_guard = threading.Lock()
-    _qos_stores: dict[str, PluginStore]
-    _qos_locks: dict[str, threading.Lock]
+
+    @cached_property
+    def _qos_stores(self) -> dict[str, PluginStore]:
+        return {}
+
+    @cached_property
+    def _qos_locks(self) -> dict[str, threading.Lock]:
+        return {}
 
     @staticmethod
     def qos_steps() -> list[StepSpec]:
@@ -228,17 +238,16 @@ class OvsQos:
 
     def _qos_store(self, host: str) -> PluginStore:
         with self._qos_guard:
-            stores = self.__dict__.setdefault("_qos_stores", {})
-            if host not in stores:
+            if host not in self._qos_stores:
                 host_settings = self.settings.model_copy(update={"data_dir": host_files(host, self.data_dir).dir})
-                stores[host] = PluginStore(host_settings, "qos", _HOST_QOS_SCHEMA)
-            return stores[host]
+                self._qos_stores[host] = PluginStore(host_settings, "qos", _HOST_QOS_SCHEMA)
+            return self._qos_stores[host]
 
-    def _with_host(self, host: str, work: Callable[[], "list[QosDrift] | None"]):
+    def _with_host(self, host: str, work: Callable[[], T]) -> T:
         """Run `work` holding host H's QoS lock: an apply and a reconcile must not interleave their
         read-compare-write of the same switch."""
         with self._qos_guard:
-            lock = self.__dict__.setdefault("_qos_locks", {}).setdefault(host, threading.Lock())
+            lock = self._qos_locks.setdefault(host, threading.Lock())
         with lock:
             return work()
 
