@@ -138,6 +138,7 @@ class OvsQos:
     def qos_status_many(self, requests: list[PluginRequest]) -> list[QosReport]:
         """`qos_status` of many ports, reading each host's switch once."""
         states: dict[str, HostQos | str] = {}
+        records: dict[str, dict[str, IfaceQos]] = {}
         reports = []
         for request in requests:
             if not request.iface_id:
@@ -146,12 +147,14 @@ class OvsQos:
                 continue
             host, iface_id = self._attachment(request)
             if host not in states:
+                records[host] = {record.iface_id: record for record in self.iface_qos_all(host)}
                 states[host] = self._read_or_reason(host)
-            reports.append(self._iface_report(request, host, iface_id, states[host]))
+            reports.append(self._iface_report(request, host, iface_id, records[host].get(iface_id), states[host]))
         return reports
 
-    def _iface_report(self, request: PluginRequest, host: str, iface_id: str, state: "HostQos | str") -> QosReport:
-        record = self.iface_qos(host, iface_id)
+    def _iface_report(
+        self, request: PluginRequest, host: str, iface_id: str, record: IfaceQos | None, state: "HostQos | str"
+    ) -> QosReport:
         if record is not None and record.port_id not in (None, request.port_id):
             record = None  # the interface's policy is another port's
         recorded = record.rules if record else []

@@ -177,16 +177,16 @@ class Fabric:
 
 @pytest.fixture
 def fabric(lab: Lab) -> Iterator[Fabric]:
-    fabric = Fabric(lab)
-    try:
-        yield fabric
-    finally:
-        fabric.cleanup()
+    yield from _fabric(lab)
 
 
 @pytest.fixture
 def qos_fabric(qos_lab: Lab) -> Iterator[Fabric]:
-    fabric = Fabric(qos_lab)
+    yield from _fabric(qos_lab)
+
+
+def _fabric(lab: Lab) -> Iterator[Fabric]:
+    fabric = Fabric(lab)
     try:
         yield fabric
     finally:
