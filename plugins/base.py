@@ -90,9 +90,15 @@ class Plugin(ABC):
 
     def apply_qos(self, request: PluginRequest) -> None:
         """APPLY_QOS: make the port enforce `request.qos.rules` (all of them; `[]` clears the port,
-        as does `request.qos` None). Idempotent by request_id like every action, and by state:
-        applying the rules the port already has changes nothing. A plugin without QoS refuses
-        rules permanently and accepts a clear (there is nothing to remove)."""
+        as does `request.qos` None) on its interface `request.iface_id` at `request.host`, if it has
+        one. Idempotent by request_id like every action, and by state: applying the rules the port
+        already has changes nothing. A plugin without QoS refuses rules permanently and accepts a
+        clear (there is nothing to remove).
+
+        Plugins do not carry a policy over by themselves when an interface is plugged: the caller
+        runs APPLY_QOS after every PLUG_INTERFACE of a port that has a policy. UNPLUG_INTERFACE and
+        DELETE_PORT remove the port's QoS from the device with it. Where it runs is the plugin's
+        plan, as for every action: `steps(APPLY_QOS)` (ovs: a central step, then a host-bound one)."""
         if request.qos is not None and request.qos.rules:
             raise PermanentPluginError(f"plugin {self.name} does not support QoS policies")
 

@@ -2,7 +2,7 @@
 
 APPLY_QOS is two steps (`OvsQos.qos_steps`):
 
-1. `apply_qos`, central: records the port's policy in the plugin's file (table `qos`,
+1. `record_qos`, central: records the port's policy in the plugin's file (table `qos`,
    plugins/qos_records.py). A port without an interface is then done: nothing to enforce anywhere,
    and its read-back is that record (AVAILABLE once recorded).
 2. `enforce_qos`, host-bound (the agent of `request.host`; run centrally as a no-op when the port
@@ -11,6 +11,9 @@ APPLY_QOS is two steps (`OvsQos.qos_steps`):
    and flow cookie) and enforces it on the switch (plugins/ovs/qos.py) if the interface exists.
    It does not exist yet: still a success; `reconcile` enforces it once it appears, and the
    read-back says PROVISIONING "interface-id X not found on host H" until then.
+
+`apply_qos` called whole (batches call an action of a multi-step plugin whole, on the host's
+agent when a step is host-bound) runs both steps in order.
 
 `reconcile_qos(host)` (part of `OvsPlugin.reconcile`, run by the agent periodically) puts back
 every lost or changed meter, flow and htb (after an ovs-vswitchd restart: all meters and flows)
@@ -29,7 +32,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TypeVar
 
-from netprov.operations import PluginAction, PluginRequest, StepSpec
+from netprov.operations import PluginRequest, StepSpec
 from netprov.qos import QosRule, same_rules
 from netprov.status import QosStatus
 from plugins.base import QosReport
@@ -38,8 +41,10 @@ from plugins.ovs.ofctl import OpenFlowBridge
 from plugins.ovs.qos import HostQos, converge, enforcement, problems, read_host, sweep
 from plugins.ovs.switch import OvsdbUnavailableError
 from plugins.plugin_store import PluginStore
-from plugins.qos_records import read_qos, record_qos, recorded_report, rules_json, rules_of, spec_of
+from plugins.qos_records import read_qos, recorded_report, rules_json, rules_of, spec_of
+from plugins.qos_records import record_qos as write_record
 
+RECORD_QOS = "record_qos"
 ENFORCE_QOS = "enforce_qos"
 T = TypeVar("T")
 
@@ -95,13 +100,18 @@ class OvsQos:
 
     @staticmethod
     def qos_steps() -> list[StepSpec]:
-        return [StepSpec(name=PluginAction.APPLY_QOS.value), StepSpec(name=ENFORCE_QOS, host_bound=True)]
+        return [StepSpec(name=RECORD_QOS), StepSpec(name=ENFORCE_QOS, host_bound=True)]
 
     # --- steps -----------------------------------------------------------------------------------
 
     def apply_qos(self, request: PluginRequest) -> None:
+        """The whole action: both steps, in order."""
+        self.record_qos(request)
+        self.enforce_qos(request)
+
+    def record_qos(self, request: PluginRequest) -> None:
         """Step 1, central: record the port's policy (no rules: forget it)."""
-        self.store.apply_once(request, PluginAction.APPLY_QOS, lambda db: record_qos(db, request))
+        self.store.apply_once(request, RECORD_QOS, lambda db: write_record(db, request))
 
     def enforce_qos(self, request: PluginRequest) -> None:
         """Step 2, on the agent of `request.host`: record the interface's policy and enforce it if

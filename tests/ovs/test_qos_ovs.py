@@ -138,7 +138,7 @@ def test_apply_twice_changes_nothing_and_clear_removes_everything(net, qos_lab):
     assert qos_lab.plugin.reconcile("q1") == []
     assert len(next(iter(flows.values()))) == 3 and len(meters) == 1
 
-    net.apply(b, [dscp_marking(10)])
+    net.plugin.apply_qos(b.request(qos=QosSpec(policy_name="b", rules=[dscp_marking(10)])))  # whole, as batches
     net.apply(a, [])
     flows, meters = _ours("q1", qos_lab)
     assert len(flows) == 1 and meters == {}  # only b's marking is left

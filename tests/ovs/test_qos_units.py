@@ -16,7 +16,7 @@ from plugins.registry import needs_agent
 
 def test_apply_qos_records_centrally_then_enforces_on_the_host():
     assert OvsPlugin.steps(PluginAction.APPLY_QOS) == [
-        StepSpec("apply_qos"), StepSpec("enforce_qos", host_bound=True)
+        StepSpec("record_qos"), StepSpec("enforce_qos", host_bound=True)
     ]  # fmt: skip
     assert needs_agent("ovs")
 
