@@ -40,7 +40,7 @@ from plugins.ovs.hosts import host_files, validate_host, vswitchd_running
 from plugins.ovs.ofctl import OpenFlowBridge
 from plugins.ovs.qos import HostQos, converge, enforcement, problems, read_host, sweep
 from plugins.ovs.switch import OvsdbUnavailableError
-from plugins.plugin_store import PluginStore
+from plugins.plugin_store import LedgerEntry, PluginStore
 from plugins.qos_records import read_qos, recorded_report, rules_json, rules_of, spec_of
 from plugins.qos_records import record_qos as write_record
 
@@ -227,6 +227,10 @@ class OvsQos:
         self._with_host(host, clear)
 
     # --- records ---------------------------------------------------------------------------------
+
+    def qos_ledger(self, host: str) -> list[LedgerEntry]:
+        """Every enforce_qos applied on host H, oldest first (record_qos: the central `ledger()`)."""
+        return self._qos_store(host).ledger()
 
     def iface_qos(self, host: str, iface_id: str) -> IfaceQos | None:
         return next((r for r in self.iface_qos_all(host) if r.iface_id == iface_id), None)

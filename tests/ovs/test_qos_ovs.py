@@ -7,6 +7,7 @@ lasts 3 s (1 s omitted, 2 s measured).
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -75,6 +76,12 @@ def _ours(host: str, lab) -> tuple[dict, dict]:
     return bridge.flows(COOKIE_BASE, COOKIE_MASK), bridge.meters()
 
 
+def _youngest_flow_s(host: str, lab) -> float:
+    bridge = OpenFlowBridge(host, lab.data_dir)
+    out = bridge.ofctl("dump-flows", bridge.target, f"cookie={COOKIE_BASE:#x}/{COOKIE_MASK:#x}")
+    return min(float(age) for age in re.findall(r"duration=([\d.]+)s", out))
+
+
 def _htb_rows(host: str, lab) -> str:
     return lab.switch(host).vsctl("--bare", "--columns=_uuid", "list", "QoS").strip()
 
@@ -133,8 +140,12 @@ def test_apply_twice_changes_nothing_and_clear_removes_everything(net, qos_lab):
     rules = [bandwidth_limit(LIMIT_KBPS), bandwidth_limit(4000, 500, "ingress"), dscp_marking(26)]
     net.apply(a, rules)
     flows, meters = _ours("q1", qos_lab)
+    enforced = len(qos_lab.plugin.qos_ledger("q1"))
+    time.sleep(1.2)
     net.apply(a, list(reversed(rules)), name="gold-again")  # same rules, another request
     assert _ours("q1", qos_lab) == (flows, meters)
+    assert _youngest_flow_s("q1", qos_lab) >= 1.0  # not re-installed
+    assert len(qos_lab.plugin.qos_ledger("q1")) == enforced + 1  # recorded, nothing changed on the switch
     assert qos_lab.plugin.reconcile("q1") == []
     assert len(next(iter(flows.values()))) == 3 and len(meters) == 1
 
