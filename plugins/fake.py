@@ -3,8 +3,8 @@
 Shipped and registered like the real plugins, for demos, tests and benchmarks. Knobs:
 `fake_latency_ms` (sleep per plugin call) and `fake_transient_failure_rate` (chance that an action
 fails with TransientPluginError before it is applied). Deterministic faults come from the network's
-name, see `InjectedFaults`. Tests read `ledger()` to prove an action was applied exactly once and
-`residue()` to prove a delete left nothing behind.
+name (for APPLY_QOS: the policy's name), see `InjectedFaults`. Tests read `ledger()` to prove an
+action was applied exactly once and `residue()` to prove a delete left nothing behind.
 """
 
 import random

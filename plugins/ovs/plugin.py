@@ -278,8 +278,8 @@ class OvsPlugin(OvsQos, Plugin):
 
     def reconcile(self, host: str) -> list[object]:
         """Make host H's switch match its bindings: bound interfaces of ACTIVE ports on their VLAN,
-        every other interface with an iface-id isolated, and their QoS as recorded (reconcile_qos). Returns what was changed (empty when nothing
-        had drifted). Run on H's agent, periodically and on events."""
+        every other interface with an iface-id isolated, QoS as recorded (reconcile_qos). Returns
+        what was changed (empty when nothing had drifted). Run on H's agent, periodically and on events."""
         host = validate_host(host)
         switch = self.switch(host)
         bindings = {binding.iface_id: binding for binding in self.bindings(host)}
