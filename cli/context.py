@@ -16,7 +16,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-from netprov.client import ApiUnreachable, Client, ProblemError, ResourceFailed, WaitTimeout
+from netprov_client import ApiUnreachable, Client, ProblemError, ResourceFailed, WaitTimeout
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 EXIT_PROBLEM, EXIT_UNREACHABLE, EXIT_NOT_SETTLED = 1, 3, 4

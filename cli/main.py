@@ -8,7 +8,7 @@
     netprov admin history NETWORK      # operations, workflow runs, events
 
 Every command prints a table, or JSON with --json; API errors print the problem's title and
-detail and exit 1 (see cli.context for the exit codes). All calls go through netprov.client.
+detail and exit 1 (see cli.context for the exit codes). All calls go through netprov_client.
 """
 
 from typing import Annotated

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from netprov.status import QosStatus
+
 
 class QosRuleType(StrEnum):
     BANDWIDTH_LIMIT = "bandwidth_limit"
@@ -67,6 +69,15 @@ class QosRule:
         if self.type == QosRuleType.BANDWIDTH_LIMIT:
             return f"{QosDirection(self.direction).value} limit {self.max_kbps} kbps (burst {burst_kbps(self)} kbit)"
         return f"DSCP mark {self.dscp_mark}"
+
+
+@dataclass
+class QosReport:
+    """A plugin's read-back of one port's QoS (`Plugin.qos_status`): what the device really
+    enforces compared with what it should; `reason` is None when AVAILABLE."""
+
+    status: QosStatus
+    reason: str | None = None
 
 
 @dataclass

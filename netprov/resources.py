@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from netprov.status import AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus
+
 # NUL is refused everywhere: PostgreSQL cannot store it in text.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
 # Interface ids and hosts: 1..255 characters, no whitespace.
@@ -82,7 +84,7 @@ class Links(BaseModel):
 class AttachmentBody(BaseModel):
     id: str
     host: str
-    status: str
+    status: AttachmentStatus
     status_reason: str | None = None
 
 
@@ -97,7 +99,7 @@ class Condition(BaseModel):
 class NetworkBody(BaseModel):
     id: str
     name: str
-    status: str
+    status: NetworkStatus
     status_reason: str | None
     plugin: str
     plugin_data: dict[str, Any] = {}
@@ -109,17 +111,17 @@ class NetworkBody(BaseModel):
 class NetworkSummary(BaseModel):
     id: str
     name: str
-    status: str
+    status: NetworkStatus
 
 
 class PortBody(BaseModel):
     id: str
     network_id: str
-    state: str
-    status: str
+    state: AdminState
+    status: PortStatus
     status_reason: str | None
     attachment: AttachmentBody | None
-    link_status: str
+    link_status: LinkStatus
     link_status_string: str | None
     conditions: list[Condition] = []
     created_at: datetime
@@ -129,8 +131,8 @@ class PortBody(BaseModel):
 
 class PortSummary(BaseModel):
     id: str
-    state: str
-    status: str
+    state: AdminState
+    status: PortStatus
 
 
 class NetworkResponse(BaseModel):

@@ -1,6 +1,7 @@
 """Status values of every resource, defined once for the API, the workflows and the plugins."""
 
 from enum import StrEnum
+from typing import Final
 
 
 class ResourceType(StrEnum):
@@ -48,8 +49,9 @@ class BatchStatus(StrEnum):
     ERROR = "ERROR"
 
 
-PROVISIONING = "PROVISIONING"
-ERROR = "ERROR"
+# The two values every resource's status has, for code that handles any kind of resource (or batch).
+PROVISIONING: Final = NetworkStatus.PROVISIONING
+ERROR: Final = NetworkStatus.ERROR
 
 NO_ATTACHMENT = "no attachment"
 

@@ -12,10 +12,11 @@ change is already in place. Deleting or unplugging something that is not there s
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import ClassVar
 
+from netprov.link_io import LinkReport
 from netprov.operations import PluginAction, PluginRequest, StepSpec
+from netprov.qos import QosReport
 from netprov.settings import Settings
 from netprov.status import LinkStatus, QosStatus
 
@@ -32,21 +33,6 @@ class TransientPluginError(PluginError):
 
 class PermanentPluginError(PluginError):
     transient = False
-
-
-@dataclass
-class LinkReport:
-    status: LinkStatus
-    reason: str | None = None
-
-
-@dataclass
-class QosReport:
-    """What the device really enforces for a port's QoS, compared with what it should (see
-    `Plugin.qos_status`); `reason` is None when AVAILABLE."""
-
-    status: QosStatus
-    reason: str | None = None
 
 
 class Plugin(ABC):

@@ -1,10 +1,11 @@
 """The fake plugin: no device, state in its own SQLite file, faults on demand.
 
 Shipped and registered like the real plugins, for demos, tests and benchmarks. Knobs:
-`fake_latency_ms` (sleep per plugin call) and `fake_transient_failure_rate` (chance that an action
-fails with TransientPluginError before it is applied). Deterministic faults come from the network's
-name (for APPLY_QOS: the policy's name), see `InjectedFaults`. Tests read `ledger()` to prove an
-action was applied exactly once and `residue()` to prove a delete left nothing behind.
+`NETPROV_FAKE_LATENCY_MS` (sleep per plugin call) and `NETPROV_FAKE_TRANSIENT_FAILURE_RATE` (chance
+that an action fails with TransientPluginError before it is applied), in FakeSettings. Deterministic
+faults come from the network's name (for APPLY_QOS: the policy's name), see `InjectedFaults`. Tests
+read `ledger()` to prove an action was applied exactly once and `residue()` to prove a delete left
+nothing behind.
 """
 
 import random
@@ -14,10 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin, PluginError, QosReport, TransientPluginError
+from netprov.link_io import LinkReport
+from netprov.qos import QosReport
+from plugins.base import PermanentPluginError, Plugin, PluginError, TransientPluginError
 from plugins.plugin_store import LedgerEntry, PluginStore
 from plugins.qos_records import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
 
@@ -111,6 +117,15 @@ CREATE TABLE IF NOT EXISTS interfaces (
 """
 
 
+class FakeSettings(BaseSettings):
+    """The fake plugin's own settings, from the environment (`NETPROV_FAKE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NETPROV_FAKE_", extra="ignore")
+
+    latency_ms: int = Field(0, ge=0)
+    transient_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
+
+
 class FakePlugin(Plugin):
     """Every action is idempotent twice over: a request_id already in the ledger is not applied
     again, and a change already in place (under another request_id) is accepted as done.
@@ -118,8 +133,9 @@ class FakePlugin(Plugin):
 
     name = "fake"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, options: FakeSettings | None = None) -> None:
         super().__init__(settings)
+        self.options = options or FakeSettings(**settings.plugin_settings.get(self.name, {}))
         self.store = PluginStore(settings, self.name, _SCHEMA)
         self._random = random.Random()
 
@@ -272,15 +288,15 @@ class FakePlugin(Plugin):
             InjectedFaults.from_name(request.network_name).raise_if_due(
                 self.store, self.name, request, action, removal=action in REMOVALS
             )
-        if self._random.random() < self.settings.fake_transient_failure_rate:
+        if self._random.random() < self.options.transient_failure_rate:
             raise TransientPluginError(
                 f"fake plugin: random transient failure of {action} (fake_transient_failure_rate"
-                f" {self.settings.fake_transient_failure_rate})"
+                f" {self.options.transient_failure_rate})"
             )
 
     def _sleep(self) -> None:
-        if self.settings.fake_latency_ms:
-            time.sleep(self.settings.fake_latency_ms / 1000)
+        if self.options.latency_ms:
+            time.sleep(self.options.latency_ms / 1000)
 
 
 def link_report(network_known: bool, port_state: str | None, plugged: bool) -> LinkReport:

@@ -21,11 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
-from netprov.qos import QosSpec
+from netprov.link_io import LinkReport
+from netprov.qos import QosReport, QosSpec
 from netprov.status import AdminState, LinkStatus, QosStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin, QosReport
+from plugins.base import PermanentPluginError, Plugin
 from plugins.fake import REMOVALS, InjectedFaults, link_report, raise_qos_fault
 from plugins.plugin_store import LedgerEntry, PluginStore
 from plugins.qos_records import record_qos, recorded_report, rules_of
@@ -75,6 +79,15 @@ CREATE TABLE IF NOT EXISTS qos_undo (
 _QOS_COLUMNS = ("network_id", "policy_id", "policy_name", "rules", "iface_id", "host")
 
 
+class QbhSimSettings(BaseSettings):
+    """qbh-sim's own settings, from the environment (`NETPROV_QBH_SIM_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NETPROV_QBH_SIM_", extra="ignore")
+
+    # Sleep per plugin call, in milliseconds (some calls sleep a multiple of it), so steps take visible time.
+    latency_ms: int = Field(50, ge=0)
+
+
 class QbhSimPlugin(Plugin):
     """Every call, step or whole action, is idempotent by request_id (ledger) and by state.
     `create_network` and `plug_interface` called directly run their steps in order, undoing the
@@ -82,8 +95,9 @@ class QbhSimPlugin(Plugin):
 
     name = "qbh-sim"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, options: QbhSimSettings | None = None) -> None:
         super().__init__(settings)
+        self.options = options or QbhSimSettings(**settings.plugin_settings.get(self.name, {}))
         self.store = PluginStore(settings, self.name, _SCHEMA)
 
     @classmethod
@@ -388,5 +402,5 @@ class QbhSimPlugin(Plugin):
         )
 
     def _sleep(self, factor: int) -> None:
-        if self.settings.qbh_sim_latency_ms:
-            time.sleep(self.settings.qbh_sim_latency_ms * factor / 1000)
+        if self.options.latency_ms:
+            time.sleep(self.options.latency_ms * factor / 1000)

@@ -18,7 +18,7 @@ import sqlite3
 from netprov.operations import PluginRequest
 from netprov.qos import QosRule, QosSpec, rule_from_dict, rule_to_dict, same_rules
 from netprov.status import QosStatus
-from plugins.base import QosReport
+from netprov.qos import QosReport
 
 QOS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS qos (

@@ -13,12 +13,13 @@ from activities.batch import BatchActivities
 from activities.link_status import AgentLinkActivities, LinkMonitorActivities
 from activities.plugin_steps import PluginStepActivities
 from activities.projection import ProjectionActivities
-from netprov.naming import host_check_queue, host_task_queue
+from netprov.link_io import LinkMonitorConfig, LinkMonitorInput
+from netprov.naming import Signal, host_check_queue, host_task_queue, link_monitor_id
 from netprov.settings import Settings
 from plugins.registry import PluginSet
 from store.engine import engine_for
 from workflows.batch import BatchWorkflow
-from workflows.link_monitor import LinkMonitorConfig, LinkMonitorInput, LinkMonitorWorkflow, link_monitor_id
+from workflows.link_monitor import LinkMonitorWorkflow
 from workflows.network import NetworkWorkflow
 from workflows.plugin_actions import STEP_TIMEOUT
 from workflows.port import PortWorkflow
@@ -159,7 +160,7 @@ async def start_link_monitor(client: Client, settings: Settings) -> None:
         id=link_monitor_id(settings.task_queue),
         task_queue=settings.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        start_signal="configure",
+        start_signal=Signal.CONFIGURE,
         start_signal_args=[config],
         static_summary="Link monitor: agent liveness, reconcile and link status of every host",
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugins.ovs import linux
-from plugins.ovs.hosts import BRIDGE, host_files
+from plugins.ovs.host_layout import BRIDGE, host_files
 from plugins.ovs.linux import CommandError
 from plugins.ovs.switch import OvsdbUnavailableError, VsctlError
 

@@ -30,21 +30,19 @@ from pathlib import Path
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin
-from plugins.ovs.hosts import host_files, validate_host
+from netprov.link_io import LinkReport
+from plugins.base import PermanentPluginError, Plugin
+from plugins.ovs.host_layout import host_files, validate_host
 from plugins.ovs.qos_plugin import OvsQos
 from plugins.ovs.settings import OvsSettings
+from plugins.vlans import VLANS_SCHEMA, VlanAllocator
 from plugins.ovs.switch import DEAD_VLAN, OvsdbUnavailableError, SwitchPort, VSwitch
 from plugins.plugin_store import LedgerEntry, PluginStore
 from plugins.qos_records import QOS_SCHEMA
 
 APPLY_PORT_STATE = "apply_port_state"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vlans (
-    network_id TEXT PRIMARY KEY,
-    vlan       INTEGER NOT NULL UNIQUE
-);
+_SCHEMA = VLANS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS ports (
     port_id    TEXT PRIMARY KEY,
     network_id TEXT NOT NULL,
@@ -107,8 +105,8 @@ class OvsPlugin(OvsQos, Plugin):
 
     def __init__(self, settings: Settings, ovs_settings: OvsSettings | None = None) -> None:
         super().__init__(settings)
-        self.ovs_settings = ovs_settings or OvsSettings()
-        self.vlan_range = self.ovs_settings.vlans
+        self.ovs_settings = ovs_settings or OvsSettings(**settings.plugin_settings.get(self.name, {}))
+        self.vlans = VlanAllocator(self.ovs_settings.vlans)
         self.data_dir = Path(settings.data_dir)
         self.store = PluginStore(settings, self.name, _SCHEMA + QOS_SCHEMA)
         self._host_stores: dict[str, PluginStore] = {}
@@ -136,7 +134,7 @@ class OvsPlugin(OvsQos, Plugin):
         """Return {"vlan": "<id>"}: the network's VLAN, allocated now (lowest free id) or earlier."""
 
         def change(db: sqlite3.Connection) -> dict[str, str]:
-            return {"vlan": str(self._allocate_vlan(db, request.network_id))}
+            return {"vlan": str(self.vlans.allocate(db, request.network_id))}
 
         return self.store.apply_once(request, PluginAction.CREATE_NETWORK, change) or {}
 
@@ -144,8 +142,9 @@ class OvsPlugin(OvsQos, Plugin):
         """Free the network's VLAN (it may be handed to another network) and forget its ports."""
 
         def change(db: sqlite3.Connection) -> None:
-            for table in ("qos", "ports", "vlans"):
+            for table in ("qos", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
+            self.vlans.release(db, request.network_id)
 
         self.store.apply_once(request, PluginAction.DELETE_NETWORK, change)
 
@@ -299,8 +298,7 @@ class OvsPlugin(OvsQos, Plugin):
     def vlan_of(self, network_id: str) -> int | None:
         """The VLAN bound to the network, or None."""
         with self.store.transaction(write=False) as db:
-            row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (network_id,)).fetchone()
-        return row[0] if row else None
+            return self.vlans.vlan_of(db, network_id)
 
     def bindings(self, host: str) -> list[Binding]:
         with self._host_store(host).transaction(write=False) as db:
@@ -368,19 +366,6 @@ class OvsPlugin(OvsQos, Plugin):
             " ON CONFLICT (port_id) DO UPDATE SET state = COALESCE(?, state)",
             (request.port_id, request.network_id, request.state or AdminState.DOWN, request.state),
         )
-
-    def _allocate_vlan(self, db: sqlite3.Connection, network_id: str) -> int:
-        # Runs inside the ledger's BEGIN IMMEDIATE transaction: no other worker can take the same id.
-        row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (network_id,)).fetchone()
-        if row:
-            return row[0]
-        low, high = self.vlan_range
-        used = {vlan for (vlan,) in db.execute("SELECT vlan FROM vlans WHERE vlan BETWEEN ? AND ?", (low, high))}
-        free = next((vlan for vlan in range(low, high + 1) if vlan not in used), None)
-        if free is None:
-            raise PermanentPluginError(f"VLAN range {low}-{high} exhausted: no VLAN id left for network {network_id}")
-        db.execute("INSERT INTO vlans (network_id, vlan) VALUES (?, ?)", (network_id, free))
-        return free
 
     def _enforce(self, host: str, iface_id: str) -> Drift | None:
         """Apply the current binding of `iface_id` to host H's switch, if the interface is there."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from netprov.qos import QosDirection, QosRule, QosRuleType, burst_kbps
 from plugins.ovs import linux
-from plugins.ovs.hosts import host_netns
+from plugins.ovs.host_layout import host_netns
 from plugins.ovs.ofctl import Meter, OpenFlowBridge
 from plugins.ovs.switch import SwitchPort, VSwitch, _optional, _rows
 

@@ -35,8 +35,8 @@ from typing import TypeVar
 from netprov.operations import PluginRequest, StepSpec
 from netprov.qos import QosRule, same_rules
 from netprov.status import QosStatus
-from plugins.base import QosReport
-from plugins.ovs.hosts import host_files, validate_host, vswitchd_running
+from netprov.qos import QosReport
+from plugins.ovs.host_layout import host_files, validate_host, vswitchd_running
 from plugins.ovs.ofctl import OpenFlowBridge
 from plugins.ovs.qos import HostQos, converge, enforcement, problems, read_host, sweep
 from plugins.ovs.switch import OvsdbUnavailableError

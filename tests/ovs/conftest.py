@@ -23,7 +23,7 @@ import pytest
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import AdminState
-from plugins.base import LinkReport
+from netprov.link_io import LinkReport
 from plugins.ovs import linux, vms
 from ovs_lab import new_lab, require_ovs
 from qos_measure import MEASURE_TOOLS
