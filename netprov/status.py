@@ -54,3 +54,13 @@ PROVISIONING: Final = NetworkStatus.PROVISIONING
 ERROR: Final = NetworkStatus.ERROR
 
 NO_ATTACHMENT = "no attachment"
+
+
+class QosStatus(StrEnum):
+    """A port's `qos_status` (null when no policy applies): PROVISIONING while being applied or
+    waiting for what it needs (e.g. the interface on its host), AVAILABLE once the device reads back
+    what was asked, ERROR when it does not (lost, changed by hand) or the policy was refused."""
+
+    PROVISIONING = "PROVISIONING"
+    AVAILABLE = "AVAILABLE"
+    ERROR = "ERROR"

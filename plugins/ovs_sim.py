@@ -13,12 +13,14 @@ from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import AdminState
 from netprov.link_io import LinkReport
+from netprov.qos import QosReport
 from plugins.base import PermanentPluginError, Plugin
 from plugins.fake import link_report
 from plugins.plugin_store import LedgerEntry, PluginStore
+from plugins.qos_records import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
 from plugins.vlans import VLANS_SCHEMA, VlanAllocator, VlanRange, parse_range
 
-_SCHEMA = VLANS_SCHEMA + """
+_SCHEMA = VLANS_SCHEMA + QOS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS ports (
     port_id    TEXT PRIMARY KEY,
     network_id TEXT NOT NULL,
@@ -67,7 +69,7 @@ class OvsSimPlugin(Plugin):
         """Free the network's VLAN and drop its ports and attachments."""
 
         def change(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports"):
+            for table in ("qos", "interfaces", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
             self.vlans.release(db, request.network_id)
 
@@ -81,7 +83,7 @@ class OvsSimPlugin(Plugin):
 
     def delete_port(self, request: PluginRequest) -> None:
         def change(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports"):
+            for table in ("qos", "interfaces", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
 
         self.store.apply_once(request, PluginAction.DELETE_PORT, change)
@@ -105,6 +107,24 @@ class OvsSimPlugin(Plugin):
             db.execute("DELETE FROM interfaces WHERE port_id = ?", (request.port_id,))
 
         self.store.apply_once(request, PluginAction.UNPLUG_INTERFACE, change)
+
+    def apply_qos(self, request: PluginRequest) -> None:
+        """Record `request.qos` on the port's binding (no rules: remove it). The port must be bound,
+        as a real switch refuses a policy for a port it does not have; clearing always succeeds."""
+
+        def change(db: sqlite3.Connection) -> None:
+            bound = db.execute("SELECT 1 FROM ports WHERE port_id = ?", (request.port_id,)).fetchone()
+            if bound is None and spec_of(request).rules:
+                raise PermanentPluginError(
+                    f"port {request.port_id} is not bound on ovs-sim: create the port before its QoS policy"
+                )
+            record_qos(db, request)
+
+        self.store.apply_once(request, PluginAction.APPLY_QOS, change)
+
+    def qos_status(self, request: PluginRequest) -> QosReport:
+        with self.store.transaction(write=False) as db:
+            return recorded_report(self.name, request, read_qos(db, request.port_id))
 
     def link_status(self, request: PluginRequest) -> LinkReport:
         """As the fake: UP when the network has its VLAN, the port is bound and admin ACTIVE and an
