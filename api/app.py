@@ -16,6 +16,7 @@ from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
 from api.problems import install_problem_handlers
 from api.routes import admin, batches, events, health, networks, ports, tokens
+from api.tracing import instrument
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.state.gateway = gateway
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestTelemetry)  # outermost: counts every answer, 413s included
+    app.add_middleware(RequestTelemetry)  # outermost but tracing's: counts every answer, 413s included
+    instrument(app)
     app.include_router(metrics_router)
     for module in (health, tokens, networks, ports, batches, events, admin):
         app.include_router(module.router)
