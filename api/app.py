@@ -15,7 +15,7 @@ from api.metrics import RequestTelemetry
 from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
 from api.problems import install_problem_handlers
-from api.routes import admin, batches, events, health, networks, ports, tokens
+from api.routes import admin, batches, docs, events, health, networks, ports, tokens, ui
 from api.tracing import instrument
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
         version="1.1",
         summary="Networks, ports and attachments provisioned by durable Temporal workflows.",
         lifespan=lifespan,
+        docs_url=None,  # api/routes/docs.py serves them from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.include_router(metrics_router)
     for module in (health, tokens, networks, ports, batches, events, admin):
         app.include_router(module.router)
+    docs.install(app)
+    ui.install(app)
     _document_problem_schema(app)
     return app
 
