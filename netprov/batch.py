@@ -13,12 +13,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from netprov.identifiers import Identifier
 from netprov.resources import Links, Name, StrictModel, Token
 
 MAX_ITEMS = 5000
 """At most this many items (networks + ports + attachments) in one batch."""
 
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
+Ref = Identifier
 
 
 class ItemKind(StrEnum):

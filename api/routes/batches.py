@@ -380,7 +380,8 @@ def _item_name(raw: Any, kind: str, index: int) -> str:
 
 
 def _summary(problems: list[str]) -> str:
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    others = len(problems) - 1
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return f"{problems[0]}{more}; nothing was stored."
 
 
