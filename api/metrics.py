@@ -51,8 +51,14 @@ log = logging.getLogger("netprov.api.access")
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format (no auth)."}},
+)
 def metrics() -> Response:
+    """The API's Prometheus metrics: requests by method, route template and status, their latency,
+    the requests in progress, and the process's own."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
