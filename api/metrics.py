@@ -20,6 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import PROCESS_COLLECTOR, PLATFORM_COLLECTOR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import allow_query
+from api.problems import ERROR_RESPONSES
 from netprov.logging_setup import bind, log_context
 from netprov.naming import batch_workflow_id, network_workflow_id, port_workflow_id
 
@@ -54,7 +56,9 @@ router = APIRouter(tags=["operations"])
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format (no auth)."}},
+    dependencies=[allow_query(public=True)],
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format (no auth)."},
+               400: ERROR_RESPONSES[400]},
 )
 def metrics() -> Response:
     """The API's Prometheus metrics: requests by method, route template and status, their latency,
