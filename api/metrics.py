@@ -1,5 +1,6 @@
-"""What every request leaves behind: Prometheus metrics, one access log line, and the log context
-(tenant, resource, workflow) of every line logged while it is handled.
+"""What every request leaves behind: Prometheus metrics, one access log line, the log context
+(tenant, resource, workflow) of every line logged while it is handled, and its trace id in the
+answer's `X-Trace-Id` header (when traced: api/tracing.py).
 
 Metrics (GET /metrics, Prometheus text format, no auth: scrape it from inside the deployment):
 
@@ -24,6 +25,9 @@ from api.deps import allow_query
 from api.problems import ERROR_RESPONSES
 from netprov.logging_setup import bind, log_context
 from netprov.naming import batch_workflow_id, network_workflow_id, port_workflow_id
+from netprov.tracing import current_ids
+
+TRACE_HEADER = b"x-trace-id"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REGISTRY.register(PROCESS_COLLECTOR)
@@ -105,6 +109,9 @@ class RequestTelemetry:
                 for name, value in message.get("headers", ()):
                     if name == b"location":
                         location = value.decode("latin-1")
+                trace_id = current_ids().get("trace_id")  # the request's server span (api/tracing.py)
+                if trace_id:
+                    message = {**message, "headers": [*message.get("headers", ()), (TRACE_HEADER, trace_id.encode())]}
             await send(message)
 
         start = time.perf_counter()
