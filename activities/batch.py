@@ -29,13 +29,14 @@ from temporalio.exceptions import ApplicationError
 from netprov.batch import BatchGroup, BatchPlan, BatchSettled, BatchWorkflowInput, ChunkFailure, ChunkInput, ChunkResult, ItemKind, ItemOutcome
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
-from netprov.status import PROVISIONING, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus
+from netprov.status import ERROR, PROVISIONING, AttachmentStatus, NetworkStatus, PortStatus
 from netprov.tracing import plugin_span
 from plugins.base import Plugin, PluginError
 from plugins.registry import PluginSet, UnknownPluginError, plugin_class
+from store import batch_redrive
 from store import batches as store
 from store.projection import effective_status
-from store.tables import BatchItemRow, NetworkRow, PortRow
+from store.tables import BatchItemRow, NetworkRow
 
 ACTIONS = {
     ItemKind.NETWORK: PluginAction.CREATE_NETWORK,
@@ -121,7 +122,7 @@ class BatchActivities:
 
     @activity.defn(name="batch_cancel_pending")
     def cancel_pending(self, batch_id: str) -> int:
-        return store.cancel_pending(self.engine, batch_id)
+        return batch_redrive.cancel_pending(self.engine, batch_id)
 
     @activity.defn(name="batch_fail_items")
     def fail_items(self, failure: ChunkFailure) -> None:
@@ -168,7 +169,7 @@ class BatchActivities:
             else:
                 statuses[item.position] = ItemOutcome.BLOCKED.value
                 updates.append(
-                    store.ItemUpdate(item.position, ItemOutcome.BLOCKED.value, _table(kind), item.resource_id, item.op_seq,
+                    store.ItemUpdate(item.position, ItemOutcome.BLOCKED.value, store.table_of(kind), item.resource_id, item.op_seq,
                                      final=False, attempts=item.attempts, fields={"progress": prepared})
                 )
 
@@ -180,18 +181,18 @@ class BatchActivities:
             updates.append(update)
             statuses[w.item.position] = update.status if update.final else ItemOutcome.RETRY.value
         store.record_chunk(self.engine, chunk.batch_id, updates)
-        return ChunkResult(statuses=[statuses.get(p, store.ERROR) for p in chunk.positions])
+        return ChunkResult(statuses=[statuses.get(p, ERROR) for p in chunk.positions])
 
     # -- inside ------------------------------------------------------------------------------
 
     def _prepare(self, kind: ItemKind, item: BatchItemRow, rows: store.ChunkRows, plugin: str, call: str):
         """The plugin work for `item`; or the update that settles it without a plugin call (its
         network or port failed or is gone); or, as a string, why it must wait."""
-        table = _table(kind)
+        table = store.table_of(kind)
         request_id = f"{item.op_id}:{call}"
 
         def fail(reason: str, **fields) -> store.ItemUpdate:
-            return store.ItemUpdate(item.position, store.ERROR, table, item.resource_id, item.op_seq, True, reason, item.attempts, fields)
+            return store.ItemUpdate(item.position, ERROR, table, item.resource_id, item.op_seq, True, reason, item.attempts, fields)
 
         if kind == ItemKind.NETWORK:
             network = rows.networks.get(item.resource_id)
@@ -222,7 +223,7 @@ class BatchActivities:
         port_item = rows.port_items.get(port.id)
         if port_item is not None and port_item.status == PROVISIONING:
             return f"waiting for port {port.id} to be provisioned"
-        if port_item is not None and port_item.status == store.ERROR:
+        if port_item is not None and port_item.status == ERROR:
             reason = f"port {port.id} is in ERROR: {port_item.error}"
             return fail(reason, attachment_status=AttachmentStatus.ERROR.value, attachment_reason=reason)
         if port.attachment_id != item.iface_id:
@@ -295,22 +296,8 @@ class BatchActivities:
             progress = f"retrying {call} (attempt {attempts + 1} of {max_attempts}) after: {result}"
             return store.ItemUpdate(item.position, PROVISIONING, w.table, item.resource_id, item.op_seq, False, None, attempts, {"progress": progress})
         reason = f"{call} failed after {attempts} attempts: {result}" if result.transient else f"{call} failed: {result}"
-        if kind == ItemKind.NETWORK:
-            fields = {"status": NetworkStatus.ERROR.value, "status_reason": reason}
-        elif kind == ItemKind.PORT:
-            fields = {"status": PortStatus.ERROR.value, "status_reason": reason}
-        else:
-            fields = {
-                "attachment_status": AttachmentStatus.ERROR.value,
-                "attachment_reason": reason,
-                "link_status": LinkStatus.DOWN.value,
-                "link_status_string": reason,
-            }
-        return store.ItemUpdate(item.position, store.ERROR, w.table, item.resource_id, item.op_seq, True, reason, attempts, fields)
-
-
-def _table(kind: ItemKind) -> str:
-    return NetworkRow.__tablename__ if kind == ItemKind.NETWORK else PortRow.__tablename__
+        return store.ItemUpdate(item.position, ERROR, w.table, item.resource_id, item.op_seq, True, reason, attempts,
+                                store.error_fields(kind, reason))
 
 
 def _network_problem(network: NetworkRow | None, network_id: str) -> str | None:

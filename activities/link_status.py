@@ -25,7 +25,6 @@ import concurrent.futures
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
@@ -39,7 +38,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from netprov.conditions import AgentState, agent_not_running
-from netprov.naming import host_check_queue
+from netprov.link_io import DeadHostsInput, HostCheckInput, HostCheckResult, HostPollers, MonitorPlan
+from netprov.naming import Activity, host_check_queue
 from netprov.operations import PluginRequest
 from netprov.settings import Settings
 from netprov.status import AttachmentStatus, LinkStatus
@@ -56,47 +56,6 @@ HEARTBEAT_EVERY_S = 2.0
 T = TypeVar("T")
 
 
-@dataclass
-class HostPollers:
-    """What Temporal knows of the pollers on host H's check queue (`netprov-checks-H`)."""
-
-    host: str
-    pollers: int = 0
-    # Epoch seconds of the newest poll seen (a poller's last_access_time); None when none is listed.
-    last_poll: float | None = None
-    identities: list[str] = field(default_factory=list)
-    # Why the task queue could not be described (the check then goes ahead and decides).
-    error: str | None = None
-
-
-@dataclass
-class MonitorPlan:
-    hosts: list[HostPollers] = field(default_factory=list)
-
-
-@dataclass
-class HostCheckInput:
-    host: str
-
-
-@dataclass
-class HostCheckResult:
-    host: str
-    ports: int = 0
-    checked: int = 0
-    up: int = 0
-    written: int = 0
-    # Drift repaired by reconcile, one sentence each (e.g. "interface-id vif-1 on host h1: tag none -> tag 101").
-    repaired: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class DeadHostsInput:
-    hosts: list[str] = field(default_factory=list)
-
-
 class LinkMonitorActivities:
     """The central side: needs the Temporal client (to describe task queues) and the database."""
 
@@ -105,7 +64,7 @@ class LinkMonitorActivities:
         self.settings = settings
         self.engine = engine
 
-    @activity.defn(name="link_monitor_plan")
+    @activity.defn(name=Activity.LINK_MONITOR_PLAN)
     async def plan(self) -> MonitorPlan:
         plugins = agent_plugins()
         hosts = set(await asyncio.to_thread(attachment_hosts, self.engine, plugins))
@@ -113,7 +72,7 @@ class LinkMonitorActivities:
             hosts.update(self.settings.host_list)
         return MonitorPlan(hosts=list(await asyncio.gather(*(self._pollers(host) for host in sorted(hosts)))))
 
-    @activity.defn(name="link_monitor_mark_dead")
+    @activity.defn(name=Activity.LINK_MONITOR_MARK_DEAD)
     def mark_dead(self, dead: DeadHostsInput) -> int:
         """Ports on `dead.hosts` (with operations pending too: they wait for that agent) show link
         DOWN "agent on host H not running"; return how many ports were written."""
@@ -154,7 +113,7 @@ class AgentLinkActivities:
         self.engine = engine
         self.host = host
 
-    @activity.defn(name="link_check_host")
+    @activity.defn(name=Activity.LINK_CHECK_HOST)
     def check_host(self, check: HostCheckInput) -> HostCheckResult:
         if check.host != self.host:
             raise ApplicationError(

@@ -14,7 +14,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from netprov.conditions import AgentState
-from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR, host_task_queue
+from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR, Activity, host_task_queue
 from netprov.operations import PluginRequest
 from netprov.tracing import plugin_span
 from netprov.workflow_io import LinkInput, Projection, StepInput, StepResult
@@ -55,7 +55,7 @@ class PluginStepActivities:
             self._project(step_input.on_success, request, data)
         return StepResult(data=data)
 
-    @activity.defn(name="plugin_link_status")
+    @activity.defn(name=Activity.PLUGIN_LINK_STATUS)
     def link_status(self, link_input: LinkInput) -> dict[str, str | None]:
         """Ask the plugin what the port's interface really sees and record it."""
         request = link_input.request

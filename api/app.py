@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import neutron
 from api.auth import install_admin_token
 from api.limits import BodyLimit
 from api.metrics import RequestTelemetry
@@ -20,7 +21,9 @@ from api.tracing import instrument
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
+from plugins.registry import agent_plugins, plugin_names
 from store.engine import engine_for
+from store.projection import set_agentless_plugins
 
 log = logging.getLogger("netprov.api")
 
@@ -28,6 +31,8 @@ log = logging.getLogger("netprov.api")
 def create_app(settings: Settings | None = None, client: Client | None = None, sweeper: bool = True) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings.resolved_database_url, settings.auto_migrate)
+    # The API writes port conditions too (a batch retry): the store must know the agent-free plugins.
+    set_agentless_plugins(set(plugin_names()) - set(agent_plugins()))
     gateway = WorkflowGateway(settings, engine, client)
 
     @asynccontextmanager
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.include_router(metrics_router)
     for module in (health, tokens, networks, ports, batches, events, admin):
         app.include_router(module.router)
+    neutron.install(app)  # the Neutron v2.0 view: routes, NeutronError bodies
     docs.install(app)
     ui.install(app)
     _document_problem_schema(app)

@@ -1,5 +1,6 @@
-"""Starting a batch's workflow: right after the batch is stored, and again by the outbox sweeper
-for a batch whose start was lost (the API crashed between its commit and the start).
+"""Starting a batch's workflow: right after the batch is stored (api/batch_write_flow.py), and
+again by the outbox sweeper for a batch whose start was lost (the API crashed between its commit
+and the start).
 
 The workflow id is `batch-<id>`. The first run of a batch (generation 0) starts with the
 USE_EXISTING conflict policy, so a second start (a sweeper racing the request) joins the run
@@ -11,7 +12,6 @@ PROVISIONING in the database, and the plugin's ledger makes a repeated request a
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.common import (
@@ -25,10 +25,10 @@ from temporalio.service import RPCError
 
 from api.workflow_gateway import RPC_TIMEOUT, EngineUnavailable, WorkflowGateway
 from netprov.batch import BatchWorkflowInput, ItemKind
-from netprov.naming import SA_RESOURCE_TYPE, SA_STATUS, SA_TENANT, batch_workflow_id
+from netprov.naming import SA_RESOURCE_TYPE, SA_STATUS, SA_TENANT, WorkflowType, batch_workflow_id
 from netprov.status import PROVISIONING, ResourceType
 from store import batches as store
-from store.tables import BatchItemRow, BatchRow, utcnow
+from store.tables import BatchRow, utcnow
 
 log = logging.getLogger("netprov.api.batches")
 # A batch younger than this is still being started by the request that stored it.
@@ -56,7 +56,7 @@ async def start_batch(gateway: WorkflowGateway, batch: BatchRow, kinds: dict[str
     run = "its first run" if batch.generation == 0 else f"retry {batch.generation}: the items that had failed"
     try:
         await client.start_workflow(
-            "BatchWorkflow",
+            WorkflowType.BATCH,
             BatchWorkflowInput(batch.id, batch.tenant_id, batch.generation, gateway.search_attributes),
             id=batch_workflow_id(batch.id),
             task_queue=gateway.settings.task_queue,
@@ -76,18 +76,11 @@ async def start_batch(gateway: WorkflowGateway, batch: BatchRow, kinds: dict[str
     store.mark_started(gateway.engine, batch.id, batch.generation)
 
 
-def kind_totals(session: Session, batch_id: str) -> dict[str, int]:
-    rows = session.execute(
-        select(BatchItemRow.kind, func.count()).where(BatchItemRow.batch_id == batch_id).group_by(BatchItemRow.kind)
-    ).all()
-    return {kind: count for kind, count in rows}
-
-
 async def start_unstarted(engine: Engine, gateway: WorkflowGateway) -> int:
     """Start the batches whose start was lost; return how many were started."""
     with Session(engine) as session:
         batches = store.unstarted_batches(session, utcnow() - START_GRACE)
-        todo = [(batch, kind_totals(session, batch.id)) for batch in batches]
+        todo = [(batch, store.kind_totals(session, batch.id)) for batch in batches]
         for batch, _ in todo:
             session.expunge(batch)
     started = 0

@@ -4,12 +4,14 @@ retries, the concurrency or the API restarts in between (the keys live in the da
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from api.problems import BadRequest, IdempotencyKeyReused
+from api.write_flow import Written
 from store.tables import IdempotencyRow
 
 _NAMESPACE = uuid.UUID("6f1f6d0e-4f7e-4a51-9d1e-2b6d3c1f9a10")
@@ -44,6 +46,26 @@ def find(session: Session, tenant_id: str, key: str, digest: str) -> Idempotency
             f"Idempotency-Key {key!r} was already used with a different request; use a new key for a new request."
         )
     return row
+
+
+def replay(session: Session, tenant_id: str, key: str | None, digest: str, get: Callable[..., Any], id_name: str):
+    """The resource an earlier request with `key` made, as a replayed `Written`; None without a
+    key or an earlier request. `get(session, **{id_name: id})` reads it (store/<resource>.get).
+    BadRequest when it has since been deleted; IdempotencyKeyReused when the body differed."""
+    if not key:
+        return None
+    earlier = find(session, tenant_id, key, digest)
+    if earlier is None:
+        return None
+    row = get(session, **{id_name: earlier.resource_id})
+    if row is None:
+        raise BadRequest(f"The {earlier.resource_type} created with this Idempotency-Key has since been deleted.")
+    return Written(row, accepted=False, replay=True)
+
+
+def record_if_keyed(session: Session, tenant_id: str, key: str | None, digest: str, resource_type: str, resource_id: str) -> None:
+    if key:
+        record(session, tenant_id=tenant_id, key=key, digest=digest, resource_type=resource_type, resource_id=resource_id)
 
 
 def record(session: Session, *, tenant_id: str, key: str, digest: str, resource_type: str, resource_id: str) -> None:

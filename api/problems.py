@@ -1,14 +1,7 @@
 """Errors as RFC 9457 problem documents, through one table of exception types.
 
-Problem
-├── BadRequest (400)          ├── RequestedStateInvalid (400)
-├── Unauthorized (401)        ├── Forbidden (403)
-├── NotFound (404)            │   ├── NetworkNotFound, PortNotFound, TokenNotFound, BatchNotFound
-├── MethodNotAllowed (405)    ├── Conflict (409)
-│                             │   ├── NetworkInUse, PortInUse, AlreadyAttached, ResourceNotAvailable
-│                             │   └── IdempotencyKeyReused
-├── RequestTooLarge (413)     ├── UnsupportedMediaType (415)
-├── ServiceUnavailable (503)  └── InternalError (500, never for bad input)
+Problem, with one subclass per row of the problem table (netprov/problems.py: code, HTTP status, title;
+`from api.problems import NetworkNotFound` names them), plus InvalidBody (422 with code BadRequest).
 
 `code` is the Quantum fault name; `detail` says what to do about it. No traceback ever leaves.
 """
@@ -22,18 +15,27 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from netprov.problems import PROBLEMS, ProblemType, codes_by_status, problem_classes
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("netprov.api")
 
 
 class Problem(Exception):
+    """Base of the server's problems; one subclass per row of netprov.problems.PROBLEMS."""
+
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
+    problem_type: ClassVar[ProblemType | None] = None
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, retry_after: int | None = None,
+                 **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+        retry_after = retry_after if retry_after is not None else getattr(self.problem_type, "retry_after", None)
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
         self.extra = extra
 
     @property
@@ -51,15 +53,12 @@ class Problem(Exception):
         }
 
 
-class InternalError(Problem):
-    status, title = 500, "Internal error"
+_CLASSES = problem_classes(Problem, __name__)
+globals().update(_CLASSES)
+_FOR_STATUS: dict[int, type[Problem]] = {status: _CLASSES[row.code] for row in PROBLEMS for status in row.stands_for}
 
 
-class BadRequest(Problem):
-    status, title = 400, "Bad request"
-
-
-class InvalidBody(BadRequest):
+class InvalidBody(_CLASSES["BadRequest"]):  # type: ignore[misc]
     """Well-formed JSON that does not match the schema: 422, code BadRequest."""
 
     status, title = 422, "Invalid request body"
@@ -67,81 +66,6 @@ class InvalidBody(BadRequest):
     @property
     def code(self) -> str:
         return "BadRequest"
-
-
-class RequestedStateInvalid(Problem):
-    status, title = 400, "Requested state invalid"
-
-
-class Unauthorized(Problem):
-    status, title = 401, "Unauthorized"
-
-
-class Forbidden(Problem):
-    status, title = 403, "Forbidden"
-
-
-class NotFound(Problem):
-    status, title = 404, "Not found"
-
-
-class NetworkNotFound(NotFound):
-    title = "Network not found"
-
-
-class PortNotFound(NotFound):
-    title = "Port not found"
-
-
-class TokenNotFound(NotFound):
-    title = "Token not found"
-
-
-class BatchNotFound(NotFound):
-    title = "Batch not found"
-
-
-class MethodNotAllowed(Problem):
-    status, title = 405, "Method not allowed"
-
-
-class Conflict(Problem):
-    status, title = 409, "Conflict"
-
-
-class NetworkInUse(Conflict):
-    title = "Network in use"
-
-
-class PortInUse(Conflict):
-    title = "Port in use"
-
-
-class AlreadyAttached(Conflict):
-    title = "Already attached"
-
-
-class ResourceNotAvailable(Conflict):
-    title = "Resource not available"
-
-
-class IdempotencyKeyReused(Problem):
-    status, title = 422, "Idempotency key reused"
-
-
-class RequestTooLarge(Problem):
-    status, title = 413, "Request too large"
-
-
-class UnsupportedMediaType(Problem):
-    status, title = 415, "Unsupported media type"
-
-
-class ServiceUnavailable(Problem):
-    status, title = 503, "Service unavailable"
-
-    def __init__(self, detail: str, *, retry_after: int = 5, **extra: Any) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)}, **extra)
 
 
 def problem_response(problem: Problem) -> JSONResponse:
@@ -164,10 +88,8 @@ def _validation_problem(error: RequestValidationError) -> Problem:
 
 def _problem_for_status(status: int, detail: str) -> Problem:
     """A framework error (Starlette/FastAPI raised it) as the problem type of its status."""
-    known = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 409: Conflict, 413: RequestTooLarge,
-             415: UnsupportedMediaType, 503: ServiceUnavailable}
-    if status in known:
-        return known[status](detail)
+    if status in _FOR_STATUS:
+        return _FOR_STATUS[status](detail)
     problem = BadRequest(detail) if 400 <= status < 500 else InternalError(detail)
     problem.status = status  # type: ignore[misc]
     return problem
@@ -214,20 +136,23 @@ def _error_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: _error_response(title)
-    for status, title in [
-        (400, "Bad request (malformed JSON, bad id, unknown query parameter, bad Prefer value)"),
-        (401, "Missing or unknown token"),
-        (403, "Token not allowed here"),
-        (404, "Not found (also another tenant's resource)"),
-        (409, "Conflict (in use, already attached, resource not available)"),
-        (413, "Request body over 64 KiB"),
-        (415, "Request body not sent as application/json"),
-        (422, "Invalid request body, or Idempotency-Key reused with another body"),
-    ]
+_WHEN = {
+    400: "Bad request (malformed JSON, bad id, unknown query parameter, bad Prefer value)",
+    401: "Missing or unknown token",
+    403: "Token not allowed here",
+    404: "Not found (also another tenant's resource)",
+    409: "Conflict (in use, already attached, resource not available)",
+    413: "Request body over 64 KiB",
+    415: "Request body not sent as application/json",
+    422: "Invalid request body, or Idempotency-Key reused with another body",
+    503: "Workflow engine or database unreachable; retry later",
 }
-ERROR_RESPONSES[503] = {
-    **_error_response("Workflow engine or database unreachable; retry later"),
-    "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}},
+# The documented error answers of every route: per status, when, and which codes (from the problem table).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: _error_response(f"{_WHEN[status]}. code: {', '.join(codes)}")
+    for status, codes in codes_by_status().items()
+    if status in _WHEN
+}
+ERROR_RESPONSES[503]["headers"] = {
+    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 }

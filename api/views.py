@@ -5,9 +5,10 @@ from urllib.parse import quote
 from netprov.conditions import while_pending
 from netprov.naming import network_workflow_id, port_workflow_id
 from netprov.resources import AttachmentBody, Links, NetworkBody, NetworkSummary, PortBody, PortSummary
+from api.write_flow import Written
 from netprov.settings import Settings
 from netprov.status import PROVISIONING
-from store.projection import effective_status
+from store.effective import effective_status
 from store.tables import NetworkRow, PortRow
 
 
@@ -47,7 +48,11 @@ def network_summary(row: NetworkRow) -> NetworkSummary:
     return NetworkSummary(id=row.id, name=row.name, status=effective_status(row)[0])
 
 
-def attachment_body(row: PortRow) -> AttachmentBody | None:
+def attachment_path(tenant_id: str, network_id: str, port_id: str) -> str:
+    return f"{port_path(tenant_id, network_id, port_id)}/attachment"
+
+
+def attachment_body(row: PortRow, settings: Settings) -> AttachmentBody | None:
     if row.attachment_id is None:
         return None
     return AttachmentBody(
@@ -55,6 +60,13 @@ def attachment_body(row: PortRow) -> AttachmentBody | None:
         host=row.attachment_host or "",
         status=row.attachment_status or "PROVISIONING",
         status_reason=row.attachment_reason,
+        # Null for an attachment written without its times (a batch's, before it records them).
+        created_at=row.attachment_created_at or row.updated_at,
+        updated_at=row.attachment_updated_at or row.updated_at,
+        links=Links(
+            self=attachment_path(row.tenant_id, row.network_id, row.id),
+            workflow=workflow_url(settings, port_workflow_id(row.id)),
+        ),
     )
 
 
@@ -66,7 +78,7 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
         state=row.state,
         status=status,
         status_reason=reason,
-        attachment=attachment_body(row),
+        attachment=attachment_body(row, settings),
         link_status=row.link_status,
         link_status_string=row.link_status_string,
         conditions=while_pending(row.conditions or [], reason, row.updated_at) if status == PROVISIONING else row.conditions or [],
@@ -81,3 +93,11 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
 
 def port_summary(row: PortRow) -> PortSummary:
     return PortSummary(id=row.id, state=row.state, status=effective_status(row)[0])
+
+
+def created_status(written: Written) -> int:
+    """A v1.1 POST's status: 201 once the resource has settled (within `Prefer: wait`, or an
+    idempotent replay of a settled one), 202 while it is provisioning."""
+    if written.replay:
+        return 202 if effective_status(written.row)[0] == PROVISIONING else 201
+    return 201 if written.applied and written.settled else 202

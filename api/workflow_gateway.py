@@ -9,8 +9,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.service import RPCError
@@ -19,14 +17,16 @@ from netprov.naming import (
     SA_RESOURCE_TYPE,
     SA_STATUS,
     SA_TENANT,
-    SEARCH_ATTRIBUTES,
+    Signal,
+    Update,
+    WorkflowType,
     network_workflow_id,
     port_workflow_id,
 )
 from netprov.operations import Operation, OpKind, PluginAction
 from netprov.settings import Settings
 from netprov.status import PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
-from netprov.temporal_connection import connect
+from netprov.temporal_connection import connect, ensure_search_attributes
 from netprov.workflow_io import Attachment, NetworkWorkflowInput, PluginPlan, PortWorkflowInput, WaitApplied
 from plugins.registry import plugin_class
 from store.batches import held_by_batch
@@ -136,7 +136,7 @@ class WorkflowGateway:
                 network = session.get(NetworkRow, op_row.resource_id)
                 if network is None:
                     return True
-                workflow, workflow_id, arg = "NetworkWorkflow", network_workflow_id(network.id), self._network_input(network)
+                workflow, workflow_id, arg = WorkflowType.NETWORK, network_workflow_id(network.id), self._network_input(network)
                 tenant, summary = network.tenant_id, f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
             else:
                 found = session.execute(
@@ -145,7 +145,7 @@ class WorkflowGateway:
                 if found is None:
                     return True
                 port, network = found
-                workflow, workflow_id, arg = "PortWorkflow", port_workflow_id(port.id), self._port_input(port, network)
+                workflow, workflow_id, arg = WorkflowType.PORT, port_workflow_id(port.id), self._port_input(port, network)
                 tenant, summary = port.tenant_id, f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
         attributes = None
         if self.search_attributes:
@@ -163,7 +163,7 @@ class WorkflowGateway:
                 id=workflow_id,
                 task_queue=self.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                start_signal="enqueue",
+                start_signal=Signal.ENQUEUE,
                 start_signal_args=[operation_of(op_row)],
                 search_attributes=attributes,
                 static_summary=f"Provision {summary}",
@@ -186,7 +186,7 @@ class WorkflowGateway:
             handle = client.get_workflow_handle(workflow_id)
             # Without a worker the update is never taken up: stop listening when the wait is over.
             applied = await asyncio.wait_for(
-                handle.execute_update("wait_applied", WaitApplied(seq=seq, timeout_s=timeout), result_type=int),
+                handle.execute_update(Update.WAIT_APPLIED, WaitApplied(seq=seq, timeout_s=timeout), result_type=int),
                 timeout + WAIT_SLACK,
             )
             return applied >= seq
@@ -253,28 +253,3 @@ class WorkflowGateway:
             search_attributes=self.search_attributes,
             network_data={key: str(value) for key, value in (network.plugin_data or {}).items()},
         )
-
-
-async def ensure_search_attributes(client: Client, namespace: str) -> bool:
-    """Register netprov's search attributes when missing; False when the server has none to offer
-    (the time-skipping test server), in which case workflows do not set them."""
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace), timeout=RPC_TIMEOUT
-        )
-    except RPCError:
-        return False
-    missing = [name for name in SEARCH_ATTRIBUTES if name not in listed.custom_attributes]
-    if missing:
-        try:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(
-                    namespace=namespace,
-                    search_attributes={name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing},
-                ),
-                timeout=RPC_TIMEOUT,
-            )
-        except RPCError as error:
-            log.warning("could not register search attributes %s: %s", missing, error)
-            return False
-    return True

@@ -1,21 +1,34 @@
-"""The second half of every write: hand the accepted operation to its workflow, undo the
-database change when the engine is unreachable (503, nothing half-written), and honour
-`Prefer: wait=N` by waiting on the workflow (an update), not by polling the engine."""
+"""Every write, written once: claim the row and accept the operation(s) in one transaction,
+hand them to the resource's workflow, undo the claim when the engine is unreachable (503, nothing
+half-written), honour `Prefer: wait=N` by waiting on the workflow (an update, not polling), and
+re-read the row.
+
+    write(writer, resource_type=..., resource_id=..., claim=...) -> Written | None
+
+`claim(session)` makes the change through store/<resource>.py and store.operations.accept, and
+returns `Accepted(ops, undo)`: `undo(session)` is the store function that takes the claim back
+(the operations are voided here, after it). api/writes/ holds one claim per endpoint sentence;
+both API dialects call those, never this module's parts one by one.
+"""
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Depends, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from api.deps import Preferences
-from api.outbox import mark_delivered
+from api.deps import GatewayDep, Preferences, PreferencesDep, SessionDep, SettingsDep, strict_handling
 from api.problems import ServiceUnavailable
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
+from netprov.settings import Settings
 from store import events
-from store.projection import table_for
+from store.effective import table_for
+from store.operations import mark_delivered, void
 from store.tables import OperationRow
 
 RETRY_AFTER_SECONDS = 5
@@ -89,3 +102,140 @@ async def wait_applied(
 def preference_applied(response: Response, prefs: Preferences) -> None:
     if prefs.wait is not None:
         response.headers["Preference-Applied"] = f"wait={prefs.wait}"
+
+
+def empty_answer(status_code: int, prefs: Preferences) -> Response:
+    """A write's answer without a body (204, 202), saying whether the wait was applied."""
+    response = Response(status_code=status_code)
+    preference_applied(response, prefs)
+    return response
+
+
+@dataclass
+class Writer:
+    """What a write needs of its request: the session (reads so far, nothing pending), the
+    gateway, the caller's preferences and the settings. One per request (WriterDep)."""
+
+    session: Session
+    gateway: WorkflowGateway
+    prefs: Preferences
+    settings: Settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.session.get_bind()
+
+    @property
+    def strict(self) -> bool:
+        return strict_handling(self.prefs, self.settings)
+
+
+async def get_writer(session: SessionDep, gateway: GatewayDep, prefs: PreferencesDep, settings: SettingsDep) -> Writer:
+    return Writer(session, gateway, prefs, settings)
+
+
+WriterDep = Annotated[Writer, Depends(get_writer)]
+
+
+@dataclass
+class Accepted:
+    """What a claim wrote: its operations (the first is the one a wait follows) and the store
+    function that takes the claim back, given a fresh session (committed here)."""
+
+    ops: Sequence[OperationRow]
+    undo: Callable[[Session], None]
+    row: Any = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """A write's outcome. `row`: the resource re-read after the wait (None once gone);
+    `applied`: the wait saw the write's operation applied (False without `Prefer: wait`);
+    `accepted`: something was written (False for a no-op or an idempotent replay);
+    `replay`: the resource of an earlier request with the same Idempotency-Key;
+    `claimed`: the row as the claim wrote it (for a create answered after a concurrent delete)."""
+
+    row: Any
+    applied: bool = False
+    accepted: bool = True
+    replay: bool = False
+    claimed: Any = None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing accepted on the resource is still pending (a create answers 201)."""
+        return self.row is not None and self.row.applied_seq >= self.row.accepted_seq
+
+
+async def write(
+    writer: Writer, *, resource_type: str, resource_id: str, claim: Callable[[Session], Accepted | None]
+) -> Written | None:
+    """Claim, accept, commit, deliver (undo + 503 when the engine is down), wait, re-read. None
+    when `claim` found nothing to claim (it changed meanwhile; nothing was written). Exceptions
+    from `claim` roll the transaction back and propagate."""
+    session = writer.session
+    await require_engine(writer.gateway, session)
+    try:
+        accepted = claim(session)
+        if accepted is None:
+            session.rollback()
+            return None
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    engine = writer.engine
+
+    def undo() -> None:
+        with Session(engine) as cleanup:
+            accepted.undo(cleanup)
+            cleanup.commit()
+        for op in accepted.ops:
+            void(engine, op.op_id)
+
+    await deliver(writer.gateway, engine, list(accepted.ops), undo)
+    applied = await wait_applied(writer.gateway, engine, resource_type, resource_id, accepted.ops[0].seq, writer.prefs)
+    return Written(reread(engine, resource_type, resource_id), applied=applied, claimed=accepted.row)
+
+
+async def write_create(
+    writer: Writer,
+    *,
+    resource_type: str,
+    resource_id: str,
+    claim: Callable[[Session], Accepted],
+    replay: Callable[[], Written | None],
+) -> Written:
+    """A create under an optional Idempotency-Key: `replay()` gives the resource of an earlier
+    request with the key (store ids derive from the key, so a concurrent request that wins the
+    race makes this claim fail on the primary key: then its resource is the answer too)."""
+    earlier = replay()
+    if earlier is not None:
+        return earlier
+    try:
+        written = await write(writer, resource_type=resource_type, resource_id=resource_id, claim=claim)
+    except IntegrityError:
+        earlier = replay()
+        if earlier is None:
+            raise
+        return earlier
+    assert written is not None  # a create's claim always claims
+    return written
+
+
+async def settle(writer: Writer, *, resource_type: str, resource_id: str, seq: int) -> Written:
+    """No new write: wait (with `Prefer: wait`) for operation `seq` already accepted (a repeated
+    DELETE, a PUT asking for what is already asked), then re-read."""
+    engine = writer.engine
+    writer.session.commit()  # no connection held across the wait
+    applied = await wait_applied(writer.gateway, engine, resource_type, resource_id, seq, writer.prefs)
+    return Written(reread(engine, resource_type, resource_id), applied=applied, accepted=False)
+
+
+def reread(engine: Engine, resource_type: str, resource_id: str):
+    """The resource's row as committed now (detached), or None when it is gone."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(table_for(resource_type), resource_id)
+        if row is not None:
+            session.expunge(row)
+        return row

@@ -22,7 +22,7 @@ from bench.probes import cpu_seconds
 from bench.stats import rate, summary_ms
 from netprov.operations import PluginRequest
 from netprov.settings import Settings
-from plugins.fake import FakePlugin
+from plugins.fake import FakePlugin, FakeSettings
 
 READY_TIMEOUT = 60.0
 RESULT_COLLECTORS = 50
@@ -138,7 +138,7 @@ def sync_plugin(ctx: BenchContext) -> dict:
     """The fake plugin's calls, made directly, one after the other, on a plugin file of their own."""
     calls = ctx.size.sync_calls
     with tempfile.TemporaryDirectory(prefix="plugin-", dir=ctx.stack.data_dir) as tmp:
-        plugin = FakePlugin(Settings(data_dir=Path(tmp), fake_latency_ms=0, fake_transient_failure_rate=0.0))
+        plugin = FakePlugin(Settings(data_dir=Path(tmp)), FakeSettings(latency_ms=0, transient_failure_rate=0.0))
         network_id = str(uuid.uuid4())
         base = PluginRequest(plugin="fake", request_id="", tenant_id="bench", network_id=network_id, network_name="bench")
         ports = [str(uuid.uuid4()) for _ in range(calls)]

@@ -85,7 +85,7 @@ async def _setup(address: str, namespace: str) -> tuple[set[str], set[str]]:
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
     from temporalio.client import Client
 
-    from api.workflow_gateway import ensure_search_attributes
+    from netprov.temporal_connection import ensure_search_attributes
 
     client = await asyncio.wait_for(Client.connect(address, namespace=namespace), 10)
 

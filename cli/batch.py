@@ -36,7 +36,7 @@ from rich.text import Text
 
 from cli.context import EXIT_FAILED, EXIT_TIMEOUT, CliContext, JsonOpt, cli_context, console, on_terminal, print_json, reports_errors
 from cli.output import status_text
-from netprov.client import ApiUnreachable, problem_from
+from netprov_client import ApiUnreachable, problem_from
 
 app = typer.Typer(help="Batches: whole topologies (networks, ports, attachments) in one request.", no_args_is_help=True)
 
@@ -48,7 +48,7 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Give up wai
 
 
 class BatchApi:
-    """The batch endpoints, over the CLI's API address and token; errors as netprov.client raises them."""
+    """The batch endpoints, over the CLI's API address and token; errors as netprov_client raises them."""
 
     def __init__(self, cli: CliContext) -> None:
         cli.need_tenant()

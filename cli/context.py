@@ -19,7 +19,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-from netprov.client import ApiUnreachable, Client, ProblemError, ResourceFailed, WaitTimeout
+from netprov_client import ApiUnreachable, Client, ProblemError, ResourceFailed, WaitTimeout
 
 from cli.formats import OutputFormat
 

@@ -10,7 +10,7 @@
 Commands that list or show resources take the `openstack` CLI's `-f table|json|yaml|value|csv`
 and `-c COLUMN` (cli.formats; --json is -f json). API errors print the problem's title and detail
 and exit 1; a --wait exits 0 when settled as asked, 1 in ERROR, 2 when it ran out (cli.context).
-Help is plain text. All calls go through netprov.client.
+Help is plain text. All calls go through netprov_client.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -20,10 +20,9 @@ from rich.text import Text
 
 from cli.context import EXIT_TIMEOUT, JsonOpt, CliContext, cli_context, console, reports_errors
 from cli.output import status_text
-from netprov.client import TRUNCATED, AsyncClient, WaitTimeout
+from netprov_client import TRUNCATED, AsyncClient, WaitTimeout
 from netprov.resources import NetworkBody, PortBody, StatusEvent
-
-PROVISIONING = "PROVISIONING"
+from netprov.status import PROVISIONING
 
 
 @dataclass

@@ -1,25 +1,18 @@
 """Batches: a whole topology (networks, ports on them, attachments on those ports) in one request.
 
-The request and response shapes of `/v1.1/tenants/{t}/batches`, and the wire format between the
-API, the batch workflow and its activities. Items are addressed by `position`: their index in the
-batch (networks first, then ports, then attachments), so the workflow's history carries numbers,
-never the topology itself.
+The response shapes of `/v1.1/tenants/{t}/batches` (the request is netprov/batch_requests.py),
+and the wire format between the API, the batch workflow and its activities. Items are addressed
+by `position`: their index in the batch (networks first, then ports, then attachments), so the
+workflow's history carries numbers, never the topology itself.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 
-from netprov.identifiers import Identifier
-from netprov.resources import Links, Name, StrictModel, Token
-
-MAX_ITEMS = 5000
-"""At most this many items (networks + ports + attachments) in one batch."""
-
-Ref = Identifier
+from netprov.resources import Links
 
 
 class ItemKind(StrEnum):
@@ -37,42 +30,6 @@ class ItemOutcome(StrEnum):
 
     RETRY = "RETRY"  # transient plugin failure, attempts left
     BLOCKED = "BLOCKED"  # its network (one not made by this batch) is still being provisioned
-
-
-# -- requests ------------------------------------------------------------------------------
-
-
-class BatchNetwork(StrictModel):
-    ref: Ref
-    name: Name
-    plugin: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-
-
-class BatchPort(StrictModel):
-    ref: Ref
-    # A network ref of this batch, or the id of an existing network of the tenant.
-    network: Ref
-    # Checked by the API (ACTIVE or DOWN, default DOWN) so the error names the item.
-    state: Annotated[str, StringConstraints(max_length=255)] | None = None
-
-
-class BatchAttachment(StrictModel):
-    # A port ref of this batch.
-    port: Ref
-    id: Token
-    host: Token | None = None
-    # Optional; an attachment's item is named by its port's ref when it has none.
-    ref: Ref | None = None
-
-
-class BatchSpec(StrictModel):
-    networks: list[BatchNetwork] = Field(default_factory=list)
-    ports: list[BatchPort] = Field(default_factory=list)
-    attachments: list[BatchAttachment] = Field(default_factory=list)
-
-
-class BatchCreateRequest(StrictModel):
-    batch: BatchSpec
 
 
 # -- responses -----------------------------------------------------------------------------

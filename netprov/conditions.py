@@ -46,9 +46,22 @@ def agent_not_running(host: str) -> str:
     return f"agent on host {host} not running"
 
 
+def being_plugged(iface_id: str, host: str) -> str:
+    """What an accepted attachment waits on once its network is provisioned (link_status_string
+    and the attachment's status_reason until the plug is applied)."""
+    return f"attachment {iface_id} on host {host} is being plugged"
+
+
+def waiting_for_network(network_id: str) -> str:
+    """What an accepted attachment waits on while its network is still provisioning."""
+    return f"waiting for network {network_id} to be provisioned"
+
+
 # Link reasons as plugins and workflows word them -> the LinkUp condition's reason. First match wins.
 _LINK_REASONS: tuple[tuple[str, str], ...] = (
     (NO_ATTACHMENT, "NoAttachment"),
+    ("is being plugged", "NotPlugged"),
+    ("waiting for network", "NetworkNotAvailable"),
     ("agent on host", "AgentNotRunning"),
     ("port admin down", "AdminDown"),
     ("network not available", "NetworkNotAvailable"),

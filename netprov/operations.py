@@ -7,6 +7,8 @@ An operation is stored by the API (outbox) and delivered to the resource's workf
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from netprov.qos import QosSpec
+
 
 class OpKind(StrEnum):
     CREATE = "create"
@@ -28,6 +30,8 @@ class PluginAction(StrEnum):
     DELETE_PORT = "delete_port"
     PLUG_INTERFACE = "plug_interface"
     UNPLUG_INTERFACE = "unplug_interface"
+    # Put `PluginRequest.qos` on the port (its full rule list; an empty list clears it).
+    APPLY_QOS = "apply_qos"
 
 
 @dataclass
@@ -70,3 +74,6 @@ class PluginRequest:
     iface_id: str | None = None
     host: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # APPLY_QOS and qos_status: the port's effective QoS policy. None in every other request (and in
+    # requests recorded before QoS existed).
+    qos: QosSpec | None = None

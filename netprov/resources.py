@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from netprov.identifiers import Identifier
+from netprov.status import AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus
 
 # NUL is refused everywhere: PostgreSQL cannot store it in text.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
@@ -84,8 +85,11 @@ class Links(BaseModel):
 class AttachmentBody(BaseModel):
     id: str
     host: str
-    status: str
+    status: AttachmentStatus
     status_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    links: Links
 
 
 class Condition(BaseModel):
@@ -99,7 +103,7 @@ class Condition(BaseModel):
 class NetworkBody(BaseModel):
     id: str
     name: str
-    status: str
+    status: NetworkStatus
     status_reason: str | None
     plugin: str
     plugin_data: dict[str, Any] = {}
@@ -111,17 +115,17 @@ class NetworkBody(BaseModel):
 class NetworkSummary(BaseModel):
     id: str
     name: str
-    status: str
+    status: NetworkStatus
 
 
 class PortBody(BaseModel):
     id: str
     network_id: str
-    state: str
-    status: str
+    state: AdminState
+    status: PortStatus
     status_reason: str | None
     attachment: AttachmentBody | None
-    link_status: str
+    link_status: LinkStatus
     link_status_string: str | None
     conditions: list[Condition] = []
     created_at: datetime
@@ -131,8 +135,8 @@ class PortBody(BaseModel):
 
 class PortSummary(BaseModel):
     id: str
-    state: str
-    status: str
+    state: AdminState
+    status: PortStatus
 
 
 class NetworkResponse(BaseModel):

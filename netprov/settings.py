@@ -2,10 +2,12 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from netprov.naming import TASK_QUEUE
 
 
 class Settings(BaseSettings):
@@ -24,17 +26,16 @@ class Settings(BaseSettings):
     admin_token: str = ""
     plugin: str = "fake"
     temporal_ui_url: str = "http://localhost:8233"
-    task_queue: str = "netprov"
+    task_queue: str = TASK_QUEUE
     # Reject mode: writes on resources that are not settled get 409 ResourceNotAvailable.
     strict: bool = False
     default_host: str = "h1"
     hosts: str = ""
 
-    fake_latency_ms: int = Field(0, ge=0)
-    fake_transient_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
-
-    ovs_sim_vlan_range: str = "100-4094"
-    qbh_sim_latency_ms: int = Field(50, ge=0)
+    # Each plugin reads its own settings from the environment under its own prefix (plugins/fake.py
+    # FakeSettings: NETPROV_FAKE_LATENCY_MS, ...). Values here, by plugin name, win over the environment:
+    # for tests and embedding, e.g. {"fake": {"latency_ms": 20}}.
+    plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     # Retry budget for transient plugin failures (per plugin call).
     plugin_max_attempts: int = Field(6, ge=1)
@@ -66,12 +67,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     worker_metrics_port: int = Field(0, ge=0, le=65535)
 
-    @field_validator("ovs_sim_vlan_range")
-    @classmethod
-    def _vlan_range(cls, value: str) -> str:
-        parse_range(value)
-        return value
-
     @field_validator("plugin_retry_budgets")
     @classmethod
     def _budgets(cls, value: str) -> str:
@@ -102,17 +97,6 @@ def parse_budgets(value: str) -> dict[str, int]:
             raise ValueError(f"retry budgets look like ovs=10,fake=4, not {value!r}")
         budgets[name.strip()] = int(attempts)
     return budgets
-
-
-def parse_range(value: str) -> tuple[int, int]:
-    """Parse "100-199" into (100, 199); raise ValueError when it is not a valid VLAN range."""
-    low, sep, high = value.partition("-")
-    if not sep or not low.strip().isdigit() or not high.strip().isdigit():
-        raise ValueError(f"range must look like 100-199, not {value!r}")
-    lo, hi = int(low), int(high)
-    if not 1 <= lo <= hi <= 4094:
-        raise ValueError(f"VLAN range {value!r} must lie within 1-4094")
-    return lo, hi
 
 
 @lru_cache

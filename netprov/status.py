@@ -1,6 +1,7 @@
 """Status values of every resource, defined once for the API, the workflows and the plugins."""
 
 from enum import StrEnum
+from typing import Final
 
 
 class ResourceType(StrEnum):
@@ -48,7 +49,18 @@ class BatchStatus(StrEnum):
     ERROR = "ERROR"
 
 
-PROVISIONING = "PROVISIONING"
-ERROR = "ERROR"
+# The two values every resource's status has, for code that handles any kind of resource (or batch).
+PROVISIONING: Final = NetworkStatus.PROVISIONING
+ERROR: Final = NetworkStatus.ERROR
 
 NO_ATTACHMENT = "no attachment"
+
+
+class QosStatus(StrEnum):
+    """A port's `qos_status` (null when no policy applies): PROVISIONING while being applied or
+    waiting for what it needs (e.g. the interface on its host), AVAILABLE once the device reads back
+    what was asked, ERROR when it does not (lost, changed by hand) or the policy was refused."""
+
+    PROVISIONING = "PROVISIONING"
+    AVAILABLE = "AVAILABLE"
+    ERROR = "ERROR"

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netprov.operations import Operation, PluginRequest, StepSpec
+from netprov.status import PROVISIONING
 
 
 @dataclass
@@ -86,7 +87,7 @@ class NetworkWorkflowInput:
     tenant_id: str
     name: str
     plan: PluginPlan
-    status: str = "PROVISIONING"
+    status: str = PROVISIONING.value
     status_reason: str | None = None
     applied_seq: int = 0
     # False where the server has no netprov search attributes (the time-skipping test server).
@@ -100,7 +101,7 @@ class NetworkWorkflowInput:
 class Attachment:
     iface_id: str
     host: str
-    status: str = "PROVISIONING"
+    status: str = PROVISIONING.value
 
 
 @dataclass
@@ -111,7 +112,7 @@ class PortWorkflowInput:
     network_name: str
     plan: PluginPlan
     state: str = "DOWN"
-    status: str = "PROVISIONING"
+    status: str = PROVISIONING.value
     status_reason: str | None = None
     # True when the API saw the network AVAILABLE: no need to wait for it.
     network_ready: bool = False

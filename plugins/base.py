@@ -12,12 +12,13 @@ change is already in place. Deleting or unplugging something that is not there s
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import ClassVar
 
+from netprov.link_io import LinkReport
 from netprov.operations import PluginAction, PluginRequest, StepSpec
+from netprov.qos import QosReport
 from netprov.settings import Settings
-from netprov.status import LinkStatus
+from netprov.status import LinkStatus, QosStatus
 
 
 class PluginError(Exception):
@@ -32,12 +33,6 @@ class TransientPluginError(PluginError):
 
 class PermanentPluginError(PluginError):
     transient = False
-
-
-@dataclass
-class LinkReport:
-    status: LinkStatus
-    reason: str | None = None
 
 
 class Plugin(ABC):
@@ -78,6 +73,34 @@ class Plugin(ABC):
     def link_status(self, request: PluginRequest) -> LinkReport:
         """What the device reports for the port's interface, not what the API believes."""
         return LinkReport(LinkStatus.UNKNOWN, f"plugin {self.name} does not report link status")
+
+    def apply_qos(self, request: PluginRequest) -> None:
+        """APPLY_QOS: make the port enforce `request.qos.rules` (all of them; `[]` clears the port,
+        as does `request.qos` None) on its interface `request.iface_id` at `request.host`, if it has
+        one. Idempotent by request_id like every action, and by state: applying the rules the port
+        already has changes nothing. A plugin without QoS refuses rules permanently and accepts a
+        clear (there is nothing to remove).
+
+        Plugins do not carry a policy over by themselves when an interface is plugged: the caller
+        runs APPLY_QOS after every PLUG_INTERFACE of a port that has a policy. UNPLUG_INTERFACE and
+        DELETE_PORT remove the port's QoS from the device with it. Where it runs is the plugin's
+        plan, as for every action: `steps(APPLY_QOS)` (ovs: a central step, then a host-bound one)."""
+        if request.qos is not None and request.qos.rules:
+            raise PermanentPluginError(f"plugin {self.name} does not support QoS policies")
+
+    def qos_status(self, request: PluginRequest) -> QosReport:
+        """Read the device back (not the plugin's records) for the port of `request`: AVAILABLE when
+        it enforces exactly `request.qos.rules` (or, when `request.qos` is None, what the plugin last
+        applied); PROVISIONING when it does not yet but nothing is wrong (not applied yet, the
+        interface not on its host yet); ERROR when it enforces something else (lost, changed by
+        hand) or cannot be read. A query: no injected faults, nothing changed."""
+        if request.qos is None or not request.qos.rules:
+            return QosReport(QosStatus.AVAILABLE)
+        return QosReport(QosStatus.ERROR, f"plugin {self.name} does not support QoS policies")
+
+    def qos_status_many(self, requests: list[PluginRequest]) -> list[QosReport]:
+        """`qos_status` of many ports at once (the link monitor's host check); the default asks one by one."""
+        return [self.qos_status(request) for request in requests]
 
     def reconcile(self, host: str) -> list[object]:
         """Make host `host`'s device match what was provisioned (e.g. put back a VLAN tag someone

@@ -1,10 +1,11 @@
 """The fake plugin: no device, state in its own SQLite file, faults on demand.
 
 Shipped and registered like the real plugins, for demos, tests and benchmarks. Knobs:
-`fake_latency_ms` (sleep per plugin call) and `fake_transient_failure_rate` (chance that an action
-fails with TransientPluginError before it is applied). Deterministic faults come from the network's
-name, see `InjectedFaults`. Tests read `ledger()` to prove an action was applied exactly once and
-`residue()` to prove a delete left nothing behind.
+`NETPROV_FAKE_LATENCY_MS` (sleep per plugin call) and `NETPROV_FAKE_TRANSIENT_FAILURE_RATE` (chance
+that an action fails with TransientPluginError before it is applied), in FakeSettings. Deterministic
+faults come from the network's name (for APPLY_QOS: the policy's name), see `InjectedFaults`. Tests
+read `ledger()` to prove an action was applied exactly once and `residue()` to prove a delete left
+nothing behind.
 """
 
 import random
@@ -14,11 +15,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin, PluginError, TransientPluginError
+from netprov.link_io import LinkReport
+from netprov.qos import QosReport
+from plugins.base import PermanentPluginError, Plugin, PluginError, TransientPluginError
 from plugins.plugin_store import LedgerEntry, PluginStore
+from plugins.qos_records import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
 
 # Removals never fail permanently by name: a resource that failed must still be deletable, and a
 # multi-step plugin's undo must be able to clean up after an injected failure.
@@ -63,23 +70,35 @@ class InjectedFaults:
         step: int = 1,
         removal: bool = False,
         where: str = "",
+        subject: str | None = None,
     ) -> None:
-        """Raise the fault that `call` (step `step` of its action, done `where`) is due to fail with, if any."""
+        """Raise the fault that `call` (step `step` of its action, done `where`) is due to fail with, if any.
+        `subject` names what carries the faulty name (default: the request's network)."""
+        subject = subject or f"network {request.network_name!r}"
         if not removal and self.fail_step == step:
-            raise PermanentPluginError(
-                f"{plugin} plugin refuses network {request.network_name!r}{where}"
-                " (permanent fault injected by name)"
-            )
+            raise PermanentPluginError(f"{plugin} plugin refuses {subject}{where} (permanent fault injected by name)")
         if self.flaky_times:
             attempt = store.count_attempt(request.request_id, call)
             if attempt <= self.flaky_times:
                 raise TransientPluginError(
                     f"{plugin} plugin: transient fault {attempt} of {self.flaky_times} injected by name"
-                    f" for network {request.network_name!r}"
+                    f" for {subject}"
                 )
 
 
-_SCHEMA = """
+def raise_qos_fault(
+    store: PluginStore, plugin: str, request: PluginRequest, call: str, *, step: int = 1, where: str = ""
+) -> None:
+    """QoS faults come from the policy's name (`request.qos.policy_name`), as InjectedFaults says.
+    Clearing (no rules) never fails permanently: a refused policy must still be removable."""
+    spec = spec_of(request)
+    InjectedFaults.from_name(spec.policy_name).raise_if_due(
+        store, plugin, request, call, step=step, removal=not spec.rules, where=where,
+        subject=f"QoS policy {spec.policy_name!r}",
+    )  # fmt: skip
+
+
+_SCHEMA = QOS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS networks (
     network_id TEXT PRIMARY KEY,
     name       TEXT NOT NULL
@@ -98,6 +117,15 @@ CREATE TABLE IF NOT EXISTS interfaces (
 """
 
 
+class FakeSettings(BaseSettings):
+    """The fake plugin's own settings, from the environment (`NETPROV_FAKE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NETPROV_FAKE_", extra="ignore")
+
+    latency_ms: int = Field(0, ge=0)
+    transient_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
+
+
 class FakePlugin(Plugin):
     """Every action is idempotent twice over: a request_id already in the ledger is not applied
     again, and a change already in place (under another request_id) is accepted as done.
@@ -105,8 +133,9 @@ class FakePlugin(Plugin):
 
     name = "fake"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, options: FakeSettings | None = None) -> None:
         super().__init__(settings)
+        self.options = options or FakeSettings(**settings.plugin_settings.get(self.name, {}))
         self.store = PluginStore(settings, self.name, _SCHEMA)
         self._random = random.Random()
 
@@ -130,6 +159,20 @@ class FakePlugin(Plugin):
 
     def unplug_interface(self, request: PluginRequest) -> None:
         self._apply(PluginAction.UNPLUG_INTERFACE, request)
+
+    def apply_qos(self, request: PluginRequest) -> None:
+        """Record `request.qos` for the port (with the interface it is applied to); no rules delete
+        the record. Faults by the policy's name (`fail-`, `flaky<N>-`), not the network's."""
+        self._apply(PluginAction.APPLY_QOS, request)
+
+    def qos_status(self, request: PluginRequest) -> QosReport:
+        return self.qos_status_many([request])[0]
+
+    def qos_status_many(self, requests: list[PluginRequest]) -> list[QosReport]:
+        """What was recorded is what is enforced (`qos_records.recorded_report`), one read transaction."""
+        self._sleep()
+        with self.store.transaction(write=False) as db:
+            return [recorded_report(self.name, r, read_qos(db, r.port_id)) for r in requests]
 
     # Batches: one device session (one latency, one SQLite transaction) for a whole chunk.
     bulk = True
@@ -194,7 +237,7 @@ class FakePlugin(Plugin):
             return {}
 
         def delete_network(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports", "networks"):
+            for table in ("qos", "interfaces", "ports", "networks"):
                 db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
 
         def set_port_state(db: sqlite3.Connection) -> None:
@@ -205,7 +248,7 @@ class FakePlugin(Plugin):
             )
 
         def delete_port(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports"):
+            for table in ("qos", "interfaces", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
 
         def plug_interface(db: sqlite3.Connection) -> None:
@@ -218,6 +261,9 @@ class FakePlugin(Plugin):
         def unplug_interface(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM interfaces WHERE port_id = ?", (request.port_id,))
 
+        def apply_qos(db: sqlite3.Connection) -> None:
+            record_qos(db, request)
+
         return {
             PluginAction.CREATE_NETWORK: create_network,
             PluginAction.DELETE_NETWORK: delete_network,
@@ -226,6 +272,7 @@ class FakePlugin(Plugin):
             PluginAction.DELETE_PORT: delete_port,
             PluginAction.PLUG_INTERFACE: plug_interface,
             PluginAction.UNPLUG_INTERFACE: unplug_interface,
+            PluginAction.APPLY_QOS: apply_qos,
         }[action]
 
     def _apply(self, action: PluginAction, request: PluginRequest) -> dict[str, str] | None:
@@ -235,18 +282,21 @@ class FakePlugin(Plugin):
 
     def _admit(self, action: PluginAction, request: PluginRequest) -> None:
         """Raise the fault, injected by name or at random, that this call is due to fail with."""
-        InjectedFaults.from_name(request.network_name).raise_if_due(
-            self.store, self.name, request, action, removal=action in REMOVALS
-        )
-        if self._random.random() < self.settings.fake_transient_failure_rate:
+        if action == PluginAction.APPLY_QOS:
+            raise_qos_fault(self.store, self.name, request, action)
+        else:
+            InjectedFaults.from_name(request.network_name).raise_if_due(
+                self.store, self.name, request, action, removal=action in REMOVALS
+            )
+        if self._random.random() < self.options.transient_failure_rate:
             raise TransientPluginError(
                 f"fake plugin: random transient failure of {action} (fake_transient_failure_rate"
-                f" {self.settings.fake_transient_failure_rate})"
+                f" {self.options.transient_failure_rate})"
             )
 
     def _sleep(self) -> None:
-        if self.settings.fake_latency_ms:
-            time.sleep(self.settings.fake_latency_ms / 1000)
+        if self.options.latency_ms:
+            time.sleep(self.options.latency_ms / 1000)
 
 
 def link_report(network_known: bool, port_state: str | None, plugged: bool) -> LinkReport:

@@ -1,24 +1,26 @@
 """ovs-sim: a synchronous plugin in the manner of the Quantum Open vSwitch plugin, without a switch.
 
-Each network gets a VLAN id from `ovs_sim_vlan_range`; each port is bound to its network's VLAN; an
+Each network gets a VLAN id from its VLAN range (NETPROV_OVS_SIM_VLAN_RANGE); each port is bound to its network's VLAN; an
 attachment records the interface plugged on the port. The bindings live in the plugin's own SQLite
 file, so every worker allocates from the same pool and a restart keeps them. Calls do not sleep.
 """
 
 import sqlite3
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from netprov.operations import PluginAction, PluginRequest
-from netprov.settings import Settings, parse_range
+from netprov.settings import Settings
 from netprov.status import AdminState
-from plugins.base import LinkReport, PermanentPluginError, Plugin
+from netprov.link_io import LinkReport
+from netprov.qos import QosReport
+from plugins.base import PermanentPluginError, Plugin
 from plugins.fake import link_report
 from plugins.plugin_store import LedgerEntry, PluginStore
+from plugins.qos_records import QOS_SCHEMA, read_qos, record_qos, recorded_report, spec_of
+from plugins.vlans import VLANS_SCHEMA, VlanAllocator, VlanRange, parse_range
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vlans (
-    network_id TEXT PRIMARY KEY,
-    vlan       INTEGER NOT NULL UNIQUE
-);
+_SCHEMA = VLANS_SCHEMA + QOS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS ports (
     port_id    TEXT PRIMARY KEY,
     network_id TEXT NOT NULL,
@@ -34,6 +36,14 @@ CREATE TABLE IF NOT EXISTS interfaces (
 """
 
 
+class OvsSimSettings(BaseSettings):
+    """ovs-sim's own settings, from the environment (`NETPROV_OVS_SIM_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NETPROV_OVS_SIM_", extra="ignore")
+
+    vlan_range: VlanRange = "100-4094"
+
+
 class OvsSimPlugin(Plugin):
     """Idempotent by request_id (ledger) and by state: a network keeps its VLAN however often it is
     created. Ports need their network's VLAN and attachments need their port: asked out of order,
@@ -41,16 +51,17 @@ class OvsSimPlugin(Plugin):
 
     name = "ovs-sim"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, options: OvsSimSettings | None = None) -> None:
         super().__init__(settings)
-        self.vlan_range = parse_range(settings.ovs_sim_vlan_range)
+        self.options = options or OvsSimSettings(**settings.plugin_settings.get(self.name, {}))
+        self.vlans = VlanAllocator(parse_range(self.options.vlan_range))
         self.store = PluginStore(settings, self.name, _SCHEMA)
 
     def create_network(self, request: PluginRequest) -> dict[str, str]:
         """Return {"vlan": "<id>"}: the network's VLAN, allocated now (lowest free id) or earlier."""
 
         def change(db: sqlite3.Connection) -> dict[str, str]:
-            return {"vlan": str(self._allocate_vlan(db, request.network_id))}
+            return {"vlan": str(self.vlans.allocate(db, request.network_id))}
 
         return self.store.apply_once(request, PluginAction.CREATE_NETWORK, change) or {}
 
@@ -58,8 +69,9 @@ class OvsSimPlugin(Plugin):
         """Free the network's VLAN and drop its ports and attachments."""
 
         def change(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports", "vlans"):
+            for table in ("qos", "interfaces", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
+            self.vlans.release(db, request.network_id)
 
         self.store.apply_once(request, PluginAction.DELETE_NETWORK, change)
 
@@ -71,7 +83,7 @@ class OvsSimPlugin(Plugin):
 
     def delete_port(self, request: PluginRequest) -> None:
         def change(db: sqlite3.Connection) -> None:
-            for table in ("interfaces", "ports"):
+            for table in ("qos", "interfaces", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
 
         self.store.apply_once(request, PluginAction.DELETE_PORT, change)
@@ -96,6 +108,24 @@ class OvsSimPlugin(Plugin):
 
         self.store.apply_once(request, PluginAction.UNPLUG_INTERFACE, change)
 
+    def apply_qos(self, request: PluginRequest) -> None:
+        """Record `request.qos` on the port's binding (no rules: remove it). The port must be bound,
+        as a real switch refuses a policy for a port it does not have; clearing always succeeds."""
+
+        def change(db: sqlite3.Connection) -> None:
+            bound = db.execute("SELECT 1 FROM ports WHERE port_id = ?", (request.port_id,)).fetchone()
+            if bound is None and spec_of(request).rules:
+                raise PermanentPluginError(
+                    f"port {request.port_id} is not bound on ovs-sim: create the port before its QoS policy"
+                )
+            record_qos(db, request)
+
+        self.store.apply_once(request, PluginAction.APPLY_QOS, change)
+
+    def qos_status(self, request: PluginRequest) -> QosReport:
+        with self.store.transaction(write=False) as db:
+            return recorded_report(self.name, request, read_qos(db, request.port_id))
+
     def link_status(self, request: PluginRequest) -> LinkReport:
         """As the fake: UP when the network has its VLAN, the port is bound and admin ACTIVE and an
         interface is plugged; otherwise DOWN with the reason."""
@@ -108,8 +138,7 @@ class OvsSimPlugin(Plugin):
     def vlan_of(self, network_id: str) -> int | None:
         """The VLAN bound to the network, or None."""
         with self.store.transaction(write=False) as db:
-            row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (network_id,)).fetchone()
-        return row[0] if row else None
+            return self.vlans.vlan_of(db, network_id)
 
     def ledger(self) -> list[LedgerEntry]:
         """Every action applied, oldest first: one entry per (request_id, action)."""
@@ -119,29 +148,14 @@ class OvsSimPlugin(Plugin):
         """How many networks (VLAN bindings), ports and plugged interfaces are still present."""
         return self.store.count_rows({"networks": "vlans", "ports": "ports", "interfaces": "interfaces"})
 
-    def _allocate_vlan(self, db: sqlite3.Connection, network_id: str) -> int:
-        # Runs inside the caller's BEGIN IMMEDIATE transaction: no other worker can take the same id.
-        row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (network_id,)).fetchone()
-        if row:
-            return row[0]
-        low, high = self.vlan_range
-        used = {vlan for (vlan,) in db.execute("SELECT vlan FROM vlans WHERE vlan BETWEEN ? AND ?", (low, high))}
-        free = next((vlan for vlan in range(low, high + 1) if vlan not in used), None)
-        if free is None:
-            raise PermanentPluginError(
-                f"VLAN range {low}-{high} exhausted: no VLAN id left for network {network_id}"
-            )
-        db.execute("INSERT INTO vlans (network_id, vlan) VALUES (?, ?)", (network_id, free))
-        return free
-
     def _bind_port(self, db: sqlite3.Connection, request: PluginRequest) -> None:
-        row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (request.network_id,)).fetchone()
-        if row is None:
+        vlan = self.vlans.vlan_of(db, request.network_id)
+        if vlan is None:
             raise PermanentPluginError(
                 f"network {request.network_id} has no VLAN on ovs-sim: create it before port {request.port_id}"
             )
         db.execute(
             "INSERT INTO ports (port_id, network_id, vlan, state) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (port_id) DO UPDATE SET state = COALESCE(?, state)",
-            (request.port_id, request.network_id, row[0], request.state or AdminState.DOWN, request.state),
+            (request.port_id, request.network_id, vlan, request.state or AdminState.DOWN, request.state),
         )

@@ -7,20 +7,32 @@ workflow runs each step as its own activity and, when a step fails for good, the
 completed step in reverse. Each step records its layer in the plugin's SQLite file, so an undo
 really removes what the step did and `residue()` can prove it.
 
+Applying a QoS policy (APPLY_QOS) also takes one step per subsystem; each records the layer's
+previous QoS so that its undo puts it back (not merely clears it).
+
 Faults by network name as in the fake (`InjectedFaults`): `fail-` fails step 1 permanently,
-`fail3-` the physical-switch step, `flaky<N>-` fails each step N times transiently first.
+`fail3-` the physical-switch step, `flaky<N>-` fails each step N times transiently first. QoS
+steps take them from the policy's name instead (`raise_qos_fault`).
 """
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
-from netprov.status import AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin
-from plugins.fake import REMOVALS, InjectedFaults, link_report
+from netprov.link_io import LinkReport
+from netprov.qos import QosReport, QosSpec
+from netprov.status import AdminState, LinkStatus, QosStatus
+from plugins.base import PermanentPluginError, Plugin
+from plugins.fake import REMOVALS, InjectedFaults, link_report, raise_qos_fault
 from plugins.plugin_store import LedgerEntry, PluginStore
+from plugins.qos_records import record_qos, recorded_report, rules_of
 
 # Subsystems in the order a network or an interface is set up; the number is the latency factor.
 LAYERS = {"vswitch": 1, "ifvirt": 2, "pswitch": 1}
@@ -45,7 +57,35 @@ CREATE TABLE IF NOT EXISTS plug_layers (
     host       TEXT,
     PRIMARY KEY (port_id, layer)
 );
+CREATE TABLE IF NOT EXISTS qos_layers (
+    port_id     TEXT NOT NULL,
+    layer       TEXT NOT NULL,
+    network_id  TEXT NOT NULL,
+    policy_id   TEXT,
+    policy_name TEXT NOT NULL,
+    rules       TEXT NOT NULL,
+    iface_id    TEXT,
+    host        TEXT,
+    PRIMARY KEY (port_id, layer)
+);
+-- What each layer held before its last QoS step (NULL: nothing), for that step's undo.
+CREATE TABLE IF NOT EXISTS qos_undo (
+    port_id TEXT NOT NULL,
+    layer   TEXT NOT NULL,
+    prior   TEXT,
+    PRIMARY KEY (port_id, layer)
+);
 """
+_QOS_COLUMNS = ("network_id", "policy_id", "policy_name", "rules", "iface_id", "host")
+
+
+class QbhSimSettings(BaseSettings):
+    """qbh-sim's own settings, from the environment (`NETPROV_QBH_SIM_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NETPROV_QBH_SIM_", extra="ignore")
+
+    # Sleep per plugin call, in milliseconds (some calls sleep a multiple of it), so steps take visible time.
+    latency_ms: int = Field(50, ge=0)
 
 
 class QbhSimPlugin(Plugin):
@@ -55,8 +95,9 @@ class QbhSimPlugin(Plugin):
 
     name = "qbh-sim"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, options: QbhSimSettings | None = None) -> None:
         super().__init__(settings)
+        self.options = options or QbhSimSettings(**settings.plugin_settings.get(self.name, {}))
         self.store = PluginStore(settings, self.name, _SCHEMA)
 
     @classmethod
@@ -71,6 +112,8 @@ class QbhSimPlugin(Plugin):
             ]
         if action == PluginAction.PLUG_INTERFACE:
             return [StepSpec(name=f"qbh_{layer}_plug", undo=f"qbh_{layer}_unplug") for layer in LAYERS]
+        if action == PluginAction.APPLY_QOS:
+            return [StepSpec(name=f"qbh_{layer}_apply_qos", undo=f"qbh_{layer}_restore_qos") for layer in LAYERS]
         return super().steps(action)
 
     # Network steps and their undo steps, one per subsystem.
@@ -113,7 +156,30 @@ class QbhSimPlugin(Plugin):
     def qbh_pswitch_unplug(self, request: PluginRequest) -> None:
         self._remove_plug_layer("pswitch", request)
 
+    # QoS steps and their undo steps, one per subsystem.
+
+    def qbh_vswitch_apply_qos(self, request: PluginRequest) -> None:
+        self._apply_qos_layer("vswitch", request)
+
+    def qbh_ifvirt_apply_qos(self, request: PluginRequest) -> None:
+        self._apply_qos_layer("ifvirt", request)
+
+    def qbh_pswitch_apply_qos(self, request: PluginRequest) -> None:
+        self._apply_qos_layer("pswitch", request)
+
+    def qbh_vswitch_restore_qos(self, request: PluginRequest) -> None:
+        self._restore_qos_layer("vswitch", request)
+
+    def qbh_ifvirt_restore_qos(self, request: PluginRequest) -> None:
+        self._restore_qos_layer("ifvirt", request)
+
+    def qbh_pswitch_restore_qos(self, request: PluginRequest) -> None:
+        self._restore_qos_layer("pswitch", request)
+
     # Whole actions.
+
+    def apply_qos(self, request: PluginRequest) -> None:
+        self._run_steps(PluginAction.APPLY_QOS, request)
 
     def create_network(self, request: PluginRequest) -> dict[str, str]:
         self._run_steps(PluginAction.CREATE_NETWORK, request)
@@ -126,7 +192,7 @@ class QbhSimPlugin(Plugin):
         """Remove the network from all three subsystems, with its ports and their plugs."""
 
         def change(db: sqlite3.Connection) -> None:
-            for table in ("plug_layers", "ports", "network_layers"):
+            for table in ("qos_layers", "plug_layers", "ports", "network_layers"):
                 db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
 
         self._call(PluginAction.DELETE_NETWORK, request, change)
@@ -139,7 +205,7 @@ class QbhSimPlugin(Plugin):
 
     def delete_port(self, request: PluginRequest) -> None:
         def change(db: sqlite3.Connection) -> None:
-            for table in ("plug_layers", "ports"):
+            for table in ("qos_undo", "qos_layers", "plug_layers", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
 
         self._call(PluginAction.DELETE_PORT, request, change)
@@ -171,6 +237,28 @@ class QbhSimPlugin(Plugin):
         if network_ready and plug_layers and missing:
             return LinkReport(LinkStatus.DOWN, f"interface not plugged on the {' and '.join(missing)}")
         return link_report(network_ready, port[0] if port else None, plugged=bool(plug_layers))
+
+    def qos_status(self, request: PluginRequest) -> QosReport:
+        """AVAILABLE when all three subsystems hold what `request.qos` asks (see qos_records.recorded_report);
+        PROVISIONING naming the subsystems that hold something else (a half-applied policy)."""
+        with self.store.transaction(write=False) as db:
+            rows = {
+                layer: (rules_of(rules), iface_id, name)
+                for layer, rules, iface_id, name in db.execute(
+                    "SELECT layer, rules, iface_id, policy_name FROM qos_layers WHERE port_id = ?", (request.port_id,)
+                )
+            }
+        if request.qos is None:
+            # Nothing asked: the subsystems must agree with the first one.
+            rules, _, name = rows.get("vswitch") or ([], None, "")
+            request = replace(request, qos=QosSpec(policy_name=name, rules=rules))
+        reports = {layer: recorded_report(self.name, request, rows.get(layer)) for layer in LAYERS}
+        behind = [_LAYER_NAMES[layer] for layer, report in reports.items() if report.status != QosStatus.AVAILABLE]
+        if not behind:
+            return QosReport(QosStatus.AVAILABLE)
+        if len(behind) == len(LAYERS):
+            return reports["vswitch"]
+        return QosReport(QosStatus.PROVISIONING, f"QoS not applied yet on the {' and '.join(behind)}")
 
     def ledger(self) -> list[LedgerEntry]:
         """Every call applied, oldest first: one entry per (request_id, step or action)."""
@@ -233,6 +321,49 @@ class QbhSimPlugin(Plugin):
             removal=True,
         )
 
+    def _apply_qos_layer(self, layer: str, request: PluginRequest) -> None:
+        """One QoS step: remember what the layer held (for the undo), then record `request.qos` on it."""
+        call = f"qbh_{layer}_apply_qos"
+        self._sleep(LAYERS[layer])
+        raise_qos_fault(self.store, self.name, request, call, step=list(LAYERS).index(layer) + 1,
+                        where=f" on the {_LAYER_NAMES[layer]}")  # fmt: skip
+
+        def change(db: sqlite3.Connection) -> None:
+            row = db.execute(
+                f"SELECT {', '.join(_QOS_COLUMNS)} FROM qos_layers WHERE port_id = ? AND layer = ?",
+                (request.port_id, layer),
+            ).fetchone()
+            prior = None if row is None else json.dumps(dict(zip(_QOS_COLUMNS, row)))
+            db.execute(
+                "INSERT OR REPLACE INTO qos_undo (port_id, layer, prior) VALUES (?, ?, ?)",
+                (request.port_id, layer, prior),
+            )
+            record_qos(db, request, "qos_layers", layer=layer)
+
+        self.store.apply_once(request, call, change)
+
+    def _restore_qos_layer(self, layer: str, request: PluginRequest) -> None:
+        """Undo of a QoS step: the layer gets back what it held before (nothing, if it held nothing)."""
+        call = f"qbh_{layer}_restore_qos"
+        self._sleep(LAYERS[layer])
+
+        def change(db: sqlite3.Connection) -> None:
+            undo = db.execute(
+                "SELECT prior FROM qos_undo WHERE port_id = ? AND layer = ?", (request.port_id, layer)
+            ).fetchone()
+            if undo is None:
+                return  # the step never ran: nothing to put back
+            db.execute("DELETE FROM qos_layers WHERE port_id = ? AND layer = ?", (request.port_id, layer))
+            if undo[0] is not None:
+                prior = {"port_id": request.port_id, "layer": layer, **json.loads(undo[0])}
+                db.execute(
+                    f"INSERT INTO qos_layers ({', '.join(prior)}) VALUES ({', '.join('?' * len(prior))})",
+                    tuple(prior.values()),
+                )
+            db.execute("DELETE FROM qos_undo WHERE port_id = ? AND layer = ?", (request.port_id, layer))
+
+        self.store.apply_once(request, call, change)
+
     def _layer_call(
         self, call: str, layer: str, request: PluginRequest, sql: str, params: tuple, *, removal: bool = False
     ) -> None:
@@ -271,5 +402,5 @@ class QbhSimPlugin(Plugin):
         )
 
     def _sleep(self, factor: int) -> None:
-        if self.settings.qbh_sim_latency_ms:
-            time.sleep(self.settings.qbh_sim_latency_ms * factor / 1000)
+        if self.options.latency_ms:
+            time.sleep(self.options.latency_ms * factor / 1000)

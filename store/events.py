@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from netprov.status import ResourceType
+from store.effective import effective_status
 from store.tables import EventRow, NetworkRow, PortRow, utcnow
 
 log = logging.getLogger("netprov.store.events")
@@ -156,8 +157,6 @@ _LINK_KEY = f"{PORT}.{LINK_STATUS}"
 
 def _observed(resource_type: str, row: Any, gone: bool, last: dict[str, "_Last"]) -> list[_Wanted]:
     """What the row shows, as events to have recorded."""
-    from store.projection import effective_status  # store.projection imports this module
-
     if resource_type == ResourceType.NETWORK:
         network = {"resource_type": NETWORK, "id": row.id, "name": row.name}
         if gone:

@@ -3,27 +3,34 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from netprov.conditions import AgentState, PortFacts, port_conditions
-from netprov.status import PROVISIONING, ResourceType
+from netprov.status import AttachmentStatus, LinkStatus
 from netprov.workflow_io import NetworkSnapshot, Projection
-from plugins.registry import needs_agent
 from store import events
+from store.effective import QUEUED_REASON, effective_status, effective_status_column, table_for
 from store.tables import NetworkRow, OperationRow, PortRow, utcnow
 
-_TABLES = {ResourceType.NETWORK: NetworkRow, ResourceType.PORT: PortRow}
-QUEUED_REASON = "accepted; waiting for its workflow to apply it"
+# Re-exported: readers import the effective status from here as well as from store.effective.
+__all__ = ["QUEUED_REASON", "effective_status", "effective_status_column", "table_for"]
 # Port columns the conditions are derived from: a write to any of them recomputes them.
 CONDITION_INPUTS = frozenset(
     {"status", "status_reason", "progress", "attachment_status", "attachment_reason", "link_status", "link_status_string"}
 )
 
+# Plugins that run nothing on hosts, so that their attached ports need no agent (AgentAlive
+# NotRequired). The store cannot ask the plugins (it sits below them): the process that loads the
+# plugins says which they are, once at start (worker/build.py). Empty: no port is assumed agent-free.
+_agentless_plugins: frozenset[str] = frozenset()
 
-def table_for(resource_type: str):
-    return _TABLES[ResourceType(resource_type)]
+
+def set_agentless_plugins(names) -> None:
+    """Declare the plugins (by name) whose plans have no host-bound step."""
+    global _agentless_plugins
+    _agentless_plugins = frozenset(names)
 
 
 def apply_projection(
@@ -34,6 +41,12 @@ def apply_projection(
     the same transaction; `agent` is the liveness of its host's agent when the writer knows it."""
     table = table_for(projection.resource_type)
     values: dict[str, Any] = {**projection.fields, **(extra or {}), "updated_at": utcnow()}
+    if "attachment_status" in values or "attachment_reason" in values:
+        values["attachment_updated_at"] = values["updated_at"]
+    if values.get("attachment_status") == AttachmentStatus.ERROR and "link_status" not in values:
+        # A failed attachment will not be plugged: its link is DOWN for that reason, not for what
+        # the accepted attachment was waiting on.
+        values |= {"link_status": LinkStatus.DOWN.value, "link_status_string": values.get("attachment_reason")}
     where = [table.id == projection.resource_id]
     if projection.final:
         values["progress"] = None
@@ -88,7 +101,7 @@ def _write_conditions(
     params, changed = [], []
     for port, plugin in rows:
         port_agent = agent.get(port.id) if isinstance(agent, Mapping) else agent
-        if port_agent is None and port.attachment_id is not None and plugin and not needs_agent(plugin):
+        if port_agent is None and port.attachment_id is not None and plugin in _agentless_plugins:
             port_agent = AgentState.NOT_REQUIRED
         conditions = port_conditions(port.conditions, port_facts(port), port_agent, now)
         if conditions != port.conditions:
@@ -117,18 +130,6 @@ def port_facts(row) -> PortFacts:
         link_status=row.link_status,
         link_status_string=row.link_status_string,
     )
-
-
-def effective_status_column(table):
-    """`effective_status` as an SQL expression, for filters and column lists."""
-    return case((table.accepted_seq > table.applied_seq, PROVISIONING), else_=table.status)
-
-
-def effective_status(row) -> tuple[str, str | None]:
-    """The status and reason a caller sees: PROVISIONING while accepted operations are pending."""
-    if row.accepted_seq > row.applied_seq:
-        return PROVISIONING, row.progress or QUEUED_REASON
-    return row.status, row.status_reason
 
 
 def remove_resource(engine: Engine, resource_type: str, resource_id: str) -> None:

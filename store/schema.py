@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel
 
 import store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store.connection import make_engine
 
 # Autogenerate announces each of its plugins at INFO on every comparison: noise in our logs.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -70,8 +71,6 @@ def head_revision() -> str:
 
 
 def _engine(url: str) -> Engine:
-    from store.engine import make_engine  # store.engine imports this module
-
     return make_engine(url)
 
 

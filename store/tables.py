@@ -8,12 +8,20 @@ pending the resource shows PROVISIONING with `progress` (what the workflow is do
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, String, UniqueConstraint, literal_column
 from sqlmodel import Field, SQLModel
+
+from store.mac_addresses import new_mac_address
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _revision_column() -> Column:
+    # Grows on every UPDATE of the row, whoever writes it (API, projection, link monitor), as
+    # Neutron's revision_number does; SQLAlchemy applies `onupdate` to ORM and Core updates alike.
+    return Column(Integer, nullable=False, default=1, onupdate=literal_column("revision_number + 1"))
 
 
 class NetworkRow(SQLModel, table=True):
@@ -31,6 +39,10 @@ class NetworkRow(SQLModel, table=True):
     applied_seq: int = 0
     deleting: bool = False
     batch_id: str | None = Field(default=None, index=True, max_length=36)
+    # Neutron v2.0 fields (api/neutron): standard attributes v1.1 does not show.
+    description: str = Field(default="", max_length=255)
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -50,6 +62,9 @@ class PortRow(SQLModel, table=True):
     attachment_host: str | None = Field(default=None, max_length=255)
     attachment_status: str | None = Field(default=None, max_length=16)
     attachment_reason: str | None = None
+    # When the attachment was accepted, and when it last changed (null without attachment).
+    attachment_created_at: datetime | None = None
+    attachment_updated_at: datetime | None = None
     link_status: str = Field(default="DOWN", max_length=8)
     link_status_string: str | None = "no attachment"
     conditions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -57,6 +72,20 @@ class PortRow(SQLModel, table=True):
     applied_seq: int = 0
     deleting: bool = False
     batch_id: str | None = Field(default=None, index=True, max_length=36)
+    # Neutron v2.0 fields (api/neutron). The MAC is drawn by the column default at INSERT (ORM or
+    # Core, one per row), so no write path has to remember it; `exclude` keeps it out of
+    # model_dump() templates, which would otherwise copy one MAC into every row made from them.
+    name: str = Field(default="", max_length=255)
+    description: str = Field(default="", max_length=255)
+    mac_address: str | None = Field(
+        default=None,
+        exclude=True,
+        sa_column=Column(String(17), nullable=False, unique=True, default=new_mac_address),
+    )
+    device_id: str = Field(default="", max_length=255)
+    device_owner: str = Field(default="", max_length=255)
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

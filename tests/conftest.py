@@ -78,10 +78,9 @@ def settings(data_dir: Path, database_url: str, temporal_server: TemporalDevServ
         temporal_address=temporal_server.target,
         admin_token=ADMIN_SECRET,
         temporal_ui_url="http://127.0.0.1:8233",
-        qbh_sim_latency_ms=20,
         plugin_initial_backoff_ms=50,
         plugin_max_attempts=4,
-        ovs_sim_vlan_range="100-3999",
+        plugin_settings={"qbh-sim": {"latency_ms": 20}, "ovs-sim": {"vlan_range": "100-3999"}},
     )
 
 

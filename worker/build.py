@@ -13,12 +13,14 @@ from activities.batch import BatchActivities
 from activities.link_status import AgentLinkActivities, LinkMonitorActivities
 from activities.plugin_steps import PluginStepActivities
 from activities.projection import ProjectionActivities
-from netprov.naming import host_check_queue, host_task_queue
+from netprov.link_io import LinkMonitorConfig, LinkMonitorInput
+from netprov.naming import Signal, host_check_queue, host_task_queue, link_monitor_id
 from netprov.settings import Settings
-from plugins.registry import PluginSet
+from plugins.registry import PluginSet, agent_plugins, plugin_names
 from store.engine import engine_for
+from store.projection import set_agentless_plugins
 from workflows.batch import BatchWorkflow
-from workflows.link_monitor import LinkMonitorConfig, LinkMonitorInput, LinkMonitorWorkflow, link_monitor_id
+from workflows.link_monitor import LinkMonitorWorkflow
 from workflows.network import NetworkWorkflow
 from workflows.plugin_actions import STEP_TIMEOUT
 from workflows.port import PortWorkflow
@@ -39,12 +41,19 @@ GRACEFUL_SHUTDOWN = STEP_TIMEOUT + timedelta(seconds=5)
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
 
 
+def _plugins(settings: Settings) -> PluginSet:
+    # The store writes a port's conditions and must know which plugins need no host agent; it
+    # cannot ask the registry itself (it sits below the plugins), so the worker tells it.
+    set_agentless_plugins(set(plugin_names()) - set(agent_plugins()))
+    return PluginSet(settings)
+
+
 def central_worker(
     client: Client, settings: Settings, executor: ThreadPoolExecutor, task_queue: str | None = None
 ) -> Worker:
     """The worker on `task_queue`, by default `settings.task_queue` (where the API sends its workflows)."""
     engine = engine_for(settings.resolved_database_url)
-    plugins = PluginSet(settings)
+    plugins = _plugins(settings)
     steps = PluginStepActivities(plugins, engine)
     projection = ProjectionActivities(engine)
     batch = BatchActivities(plugins, engine, settings)
@@ -114,7 +123,7 @@ def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPo
     `executor`), and the link monitor's check of that host (reconcile, then link status of its
     ports) on its own queue and threads."""
     engine = engine_for(settings.resolved_database_url)
-    plugins = PluginSet(settings)
+    plugins = _plugins(settings)
     steps = PluginStepActivities(plugins, engine)
     batch = BatchActivities(plugins, engine, settings)
     links = AgentLinkActivities(plugins, engine, host)
@@ -159,7 +168,7 @@ async def start_link_monitor(client: Client, settings: Settings) -> None:
         id=link_monitor_id(settings.task_queue),
         task_queue=settings.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        start_signal="configure",
+        start_signal=Signal.CONFIGURE,
         start_signal_args=[config],
         static_summary="Link monitor: agent liveness, reconcile and link status of every host",
     )

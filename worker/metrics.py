@@ -29,12 +29,12 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from netprov.logging_setup import bind
-from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR
+from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR, Activity
 from netprov.settings import Settings
 from netprov.workflow_io import LinkInput, StepInput
 
 DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-LINK_STATUS_ACTIVITY = "plugin_link_status"
+LINK_STATUS_ACTIVITY = Activity.PLUGIN_LINK_STATUS
 
 
 def metrics_runtime(settings: Settings) -> Runtime | None:

@@ -24,7 +24,6 @@ when missing, re-configured when running); the history stays short through conti
 """
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import workflow
@@ -32,10 +31,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.link_status import DeadHostsInput, HostCheckInput, HostCheckResult, HostPollers, MonitorPlan
-    from netprov.naming import TASK_QUEUE, host_check_queue, host_task_queue
+    from netprov.link_io import (
+        DeadHostsInput,
+        HostCheckInput,
+        HostCheckResult,
+        HostPollers,
+        LinkMonitorConfig,
+        LinkMonitorInput,
+        MonitorPlan,
+    )
+    from netprov.naming import Activity, Query, Signal, WorkflowType, host_check_queue, host_task_queue
 
-LINK_MONITOR_ID = "link-monitor"
 CYCLES_PER_RUN = 200
 PLAN_TIMEOUT = timedelta(seconds=30)
 CHECK_TIMEOUT = timedelta(seconds=120)
@@ -46,25 +52,7 @@ FEW = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts
 ALIVE, DEAD, FAILED = "alive", "dead", "failed"
 
 
-def link_monitor_id(task_queue: str) -> str:
-    """One monitor per deployment (task queue) in a namespace."""
-    return LINK_MONITOR_ID if task_queue == TASK_QUEUE else f"{LINK_MONITOR_ID}-{task_queue}"
-
-
-@dataclass
-class LinkMonitorConfig:
-    interval_s: float = 5.0
-    agent_check_timeout_s: float = 5.0
-
-
-@dataclass
-class LinkMonitorInput:
-    config: LinkMonitorConfig = field(default_factory=LinkMonitorConfig)
-    # Carried over by continue-as-new: hosts found dead -> the newest poll seen when they were.
-    dead: dict[str, float] = field(default_factory=dict)
-
-
-@workflow.defn(name="LinkMonitorWorkflow")
+@workflow.defn(name=WorkflowType.LINK_MONITOR)
 class LinkMonitorWorkflow:
     @workflow.init
     def __init__(self, input: LinkMonitorInput) -> None:
@@ -88,22 +76,22 @@ class LinkMonitorWorkflow:
                 pass
             self.wake = False
 
-    @workflow.signal
+    @workflow.signal(name=Signal.CONFIGURE)
     def configure(self, config: LinkMonitorConfig) -> None:
         self.config = config
 
-    @workflow.signal
+    @workflow.signal(name=Signal.CHECK_NOW)
     def check_now(self) -> None:
         self.wake = True
 
-    @workflow.query
+    @workflow.query(name=Query.DESCRIBE)
     def describe(self) -> dict:
         return {"config": vars(self.config), "cycles": self.cycles, "dead": dict(self.dead), "hosts": self.hosts}
 
     async def _cycle(self) -> None:
         try:
             plan: MonitorPlan = await workflow.execute_activity(
-                "link_monitor_plan", result_type=MonitorPlan, start_to_close_timeout=PLAN_TIMEOUT, retry_policy=FEW
+                Activity.LINK_MONITOR_PLAN, result_type=MonitorPlan, start_to_close_timeout=PLAN_TIMEOUT, retry_policy=FEW
             )
         except ActivityError as error:
             workflow.logger.warning("link monitor: no plan this cycle: %s", error.cause or error)
@@ -113,7 +101,7 @@ class LinkMonitorWorkflow:
         if dead:
             try:
                 await workflow.execute_activity(
-                    "link_monitor_mark_dead",
+                    Activity.LINK_MONITOR_MARK_DEAD,
                     DeadHostsInput(dead),
                     result_type=int,
                     start_to_close_timeout=PLAN_TIMEOUT,
@@ -134,7 +122,7 @@ class LinkMonitorWorkflow:
         check_queue = host_check_queue(host.host) if workflow.patched("agent-check-queue") else host_task_queue(host.host)
         try:
             result: HostCheckResult = await workflow.execute_activity(
-                "link_check_host",
+                Activity.LINK_CHECK_HOST,
                 HostCheckInput(host.host),
                 result_type=HostCheckResult,
                 task_queue=check_queue,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from netprov.naming import port_workflow_id
+    from netprov.naming import Activity, Query, Signal, WorkflowType, port_workflow_id
     from netprov.operations import OpKind, Operation, PluginAction, PluginRequest
     from netprov.status import NetworkStatus, ResourceType
     from netprov.workflow_io import NetworkSettled, NetworkWorkflowInput, Projection
@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
 PORTS_GONE_CHECK = timedelta(seconds=5)
 
 
-@workflow.defn(name="NetworkWorkflow")
+@workflow.defn(name=WorkflowType.NETWORK)
 class NetworkWorkflow(ResourceLoop):
     resource_type = ResourceType.NETWORK.value
 
@@ -39,21 +39,21 @@ class NetworkWorkflow(ResourceLoop):
         await self.drain()
         return self.status if not self.deleted else "DELETED"
 
-    @workflow.signal
+    @workflow.signal(name=Signal.ENQUEUE)
     def enqueue(self, op: Operation) -> None:
         self.queue.add(op)
 
-    @workflow.signal
+    @workflow.signal(name=Signal.WATCH)
     def watch(self, port_id: str) -> None:
         """A port waits for this network to be provisioned; it is answered with `network_settled`."""
         if port_id not in self.watchers:
             self.watchers.append(port_id)
 
-    @workflow.signal
+    @workflow.signal(name=Signal.PORT_GONE)
     def port_gone(self, port_id: str) -> None:
         self.ports_gone.add(port_id)
 
-    @workflow.query
+    @workflow.query(name=Query.DESCRIBE)
     def describe(self) -> dict:
         return {
             "network_id": self.resource_id,
@@ -159,7 +159,7 @@ class NetworkWorkflow(ResourceLoop):
             except asyncio.TimeoutError:
                 # A port's notice can be lost (it finished before this run started): ask the database.
                 left = await workflow.execute_activity(
-                    "db_count_ports", self.resource_id, result_type=int, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+                    Activity.DB_COUNT_PORTS, self.resource_id, result_type=int, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
                 )
                 if left == 0:
                     return
@@ -169,7 +169,7 @@ class NetworkWorkflow(ResourceLoop):
         watchers, self.watchers = self.watchers, []
         for port_id in watchers:
             try:
-                await workflow.get_external_workflow_handle(port_workflow_id(port_id)).signal("network_settled", settled)
+                await workflow.get_external_workflow_handle(port_workflow_id(port_id)).signal(Signal.NETWORK_SETTLED, settled)
             except Exception:  # noqa: BLE001 - the port's workflow may be gone: nothing waits any more
                 workflow.logger.info("port %s no longer waits for network %s", port_id, self.resource_id)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from netprov.naming import network_workflow_id
+    from netprov.naming import Activity, Query, Signal, WorkflowType, network_workflow_id
     from netprov.operations import OpKind, Operation, PluginAction, PluginRequest
     from netprov.status import NO_ATTACHMENT, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus, ResourceType
     from netprov.workflow_io import (
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 NETWORK_RECHECK = timedelta(seconds=30)
 
 
-@workflow.defn(name="PortWorkflow")
+@workflow.defn(name=WorkflowType.PORT)
 class PortWorkflow(ResourceLoop):
     resource_type = ResourceType.PORT.value
 
@@ -49,15 +49,15 @@ class PortWorkflow(ResourceLoop):
         await self.drain()
         return self.status if not self.deleted else "DELETED"
 
-    @workflow.signal
+    @workflow.signal(name=Signal.ENQUEUE)
     def enqueue(self, op: Operation) -> None:
         self.queue.add(op)
 
-    @workflow.signal
+    @workflow.signal(name=Signal.NETWORK_SETTLED)
     def network_settled(self, settled: NetworkSettled) -> None:
         self.network = settled
 
-    @workflow.query
+    @workflow.query(name=Query.DESCRIBE)
     def describe(self) -> dict:
         return {
             "port_id": self.resource_id,
@@ -196,7 +196,7 @@ class PortWorkflow(ResourceLoop):
         self.deleted = True
         try:
             await workflow.get_external_workflow_handle(network_workflow_id(self.input.network_id)).signal(
-                "port_gone", self.resource_id
+                Signal.PORT_GONE, self.resource_id
             )
         except Exception:  # noqa: BLE001 - only a deleting network listens; it also asks the database
             pass
@@ -237,7 +237,7 @@ class PortWorkflow(ResourceLoop):
         if not workflow.patched("port-network-data"):
             return
         snapshot: NetworkSnapshot = await workflow.execute_activity(
-            "db_read_network",
+            Activity.DB_READ_NETWORK,
             self.input.network_id,
             result_type=NetworkSnapshot,
             start_to_close_timeout=DB_TIMEOUT,
@@ -269,11 +269,11 @@ class PortWorkflow(ResourceLoop):
         try:
             with self.not_cancellable():
                 await workflow.get_external_workflow_handle(network_workflow_id(self.input.network_id)).signal(
-                    "watch", self.resource_id
+                    Signal.WATCH, self.resource_id
                 )
         except Exception:  # noqa: BLE001 - the network's workflow is not running: it has settled
             snapshot: NetworkSnapshot = await workflow.execute_activity(
-                "db_read_network",
+                Activity.DB_READ_NETWORK,
                 self.input.network_id,
                 result_type=NetworkSnapshot,
                 start_to_close_timeout=DB_TIMEOUT,

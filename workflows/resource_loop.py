@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from netprov.naming import SA_STATUS
+    from netprov.naming import SA_STATUS, Activity, Signal, Update
     from netprov.operations import OpKind, Operation
     from netprov.status import ERROR
     from netprov.workflow_io import Projection, WaitApplied
@@ -41,13 +41,13 @@ STATUS_KEY = SearchAttributeKey.for_keyword(SA_STATUS)
 
 async def record(projection: Projection) -> None:
     await workflow.execute_activity(
-        "db_record_status", projection, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+        Activity.DB_RECORD_STATUS, projection, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
     )
 
 
 async def remove_row(resource_type: str, resource_id: str) -> None:
     await workflow.execute_activity(
-        "db_remove_resource",
+        Activity.DB_REMOVE_RESOURCE,
         Projection(resource_type, resource_id, 0),
         start_to_close_timeout=DB_TIMEOUT,
         retry_policy=DB_RETRY,
@@ -138,7 +138,7 @@ class ResourceLoop:
             except asyncio.TimeoutError:
                 # The missing operation may have been applied by an earlier run.
                 applied = await workflow.execute_activity(
-                    "db_read_applied_seq",
+                    Activity.DB_READ_APPLIED_SEQ,
                     Projection(self.resource_type, self.resource_id, 0),
                     result_type=int,
                     start_to_close_timeout=DB_TIMEOUT,
@@ -190,7 +190,7 @@ class ResourceLoop:
             await self.apply(delete)
             self.queue.done(delete.seq)
 
-    @workflow.signal
+    @workflow.signal(name=Signal.CANCEL_OPERATION)
     def cancel_operation(self, reason: str) -> None:
         """An operator cancels the operation in flight (never a DELETE): it stops and ends in ERROR
         with `reason` (`cancelled`); operations queued after it still apply. Ignored when nothing
@@ -214,7 +214,7 @@ class ResourceLoop:
         self.set_status(ERROR, reason)
         await record(Projection(self.resource_type, self.resource_id, op.seq, {"status": ERROR, "status_reason": reason}, final=True))
 
-    @workflow.update
+    @workflow.update(name=Update.WAIT_APPLIED)
     async def wait_applied(self, wait: WaitApplied) -> int:
         """Return once operation `wait.seq` is applied (or `wait.timeout_s` passes): how the API
         holds a `Prefer: wait` request without polling the engine."""

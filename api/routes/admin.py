@@ -37,11 +37,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import GatewayDep, PreferencesDep, SessionDep, SettingsDep, TenantCallerDep, allow_query
 from api.lookups import network_of, port_of
 from api.outbox import accept, void
-from api.problems import ERROR_RESPONSES, Conflict, ResourceNotAvailable
+from api.problems import ERROR_RESPONSES, NothingToCancel, NothingToRetry, ResourceNotAvailable
 from api.views import network_body, port_body
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from api.write_flow import deliver, engine_down, preference_applied, require_engine, wait_applied
-from netprov.naming import network_workflow_id, port_workflow_id
+from netprov.naming import Signal, network_workflow_id, port_workflow_id
 from netprov.operations import OpKind
 from netprov.resources import (
     EventData,
@@ -69,14 +69,6 @@ router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/networks/{network_id}", tag
 NETWORK, PORT = ResourceType.NETWORK.value, ResourceType.PORT.value
 RUNS_SHOWN = 100
 RPC_TIMEOUT = timedelta(seconds=5)
-
-
-class NothingToRetry(Conflict):
-    title = "Nothing to retry"
-
-
-class NothingToCancel(Conflict):
-    title = "Nothing to cancel"
 
 
 # -- retry --------------------------------------------------------------------------------------
@@ -179,7 +171,7 @@ async def _cancel(row, what: str, workflow_id: str, resource_type: str, token_id
     try:
         client = await gateway.client()
         await client.get_workflow_handle(workflow_id).signal(
-            "cancel_operation", f"cancelled by operator (token {token_id})", rpc_timeout=RPC_TIMEOUT
+            Signal.CANCEL_OPERATION, f"cancelled by operator (token {token_id})", rpc_timeout=RPC_TIMEOUT
         )
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:

@@ -22,26 +22,31 @@ state stay. A host per call holds a file lock, so two processes starting one hos
 """
 
 import fcntl
-import hashlib
 import os
-import re
 import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from plugins.ovs import linux
+from plugins.ovs import linux, vms
+from plugins.ovs.host_layout import (
+    BRIDGE,
+    HOST_NAME,
+    TRUNK_VLANS,
+    HostFiles,
+    daemon_pid,
+    host_files,
+    host_netns,
+    host_running,
+    trunk_device,
+    validate_host,
+    vsctl_prefix,
+    vswitchd_running,
+)
 from plugins.ovs.linux import OVS_SCHEMA, OVS_TOOLS, CommandError, ToolsUnavailableError
 
-BRIDGE = "br-int"
-# Trunks carry every usable VLAN but the dead one (4095).
-TRUNK_VLANS = ",".join(str(vlan) for vlan in range(1, 4095))
-HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-VSCTL_TIMEOUT_S = 10.0
 _STOP_WAIT_S = 5.0
-_IFNAMSIZ = 15
 
 __all__ = [
     "BRIDGE",
@@ -66,97 +71,11 @@ class HostConflictError(RuntimeError):
     """The host's namespace is in use by an OVS instance this data dir did not start."""
 
 
-@dataclass(frozen=True)
-class HostFiles:
-    """Where host H's OVS instance keeps its files (all absolute: the daemons chdir to /)."""
-
-    host: str
-    dir: Path
-
-    @property
-    def conf_db(self) -> Path:
-        return self.dir / "conf.db"
-
-    @property
-    def socket(self) -> Path:
-        return self.dir / "db.sock"
-
-    @property
-    def ovsdb_pid(self) -> Path:
-        return self.dir / "ovsdb-server.pid"
-
-    @property
-    def vswitchd_pid(self) -> Path:
-        return self.dir / "ovs-vswitchd.pid"
-
-    @property
-    def ovsdb_ctl(self) -> Path:
-        return self.dir / "ovsdb-server.ctl"
-
-    @property
-    def vswitchd_ctl(self) -> Path:
-        return self.dir / "ovs-vswitchd.ctl"
-
-    @property
-    def ovsdb_log(self) -> Path:
-        return self.dir / "ovsdb-server.log"
-
-    @property
-    def vswitchd_log(self) -> Path:
-        return self.dir / "ovs-vswitchd.log"
-
-    @property
-    def daemon_env(self) -> dict[str, str]:
-        # Keeps every default path of the OVS tools (bridge .mgmt sockets, ctl files) in our dir,
-        # never in the system's /var/run/openvswitch.
-        return {"OVS_RUNDIR": str(self.dir), "OVS_LOGDIR": str(self.dir), "OVS_DBDIR": str(self.dir)}
-
-
-def validate_host(host: str) -> str:
-    """Return `host` when it is a valid host name (1..32 of a-z0-9-, not starting with -)."""
-    if not HOST_NAME.match(host):
-        raise ValueError(f"host name {host!r} must be 1..32 characters of a-z0-9- and not start with -")
-    return host
-
-
-def host_files(host: str, data_dir: Path | str) -> HostFiles:
-    return HostFiles(host=validate_host(host), dir=Path(data_dir).absolute() / "ovs" / host)
-
-
-def host_netns(host: str) -> str:
-    """The network namespace in which host H's ovs-vswitchd runs and its ports live."""
-    return f"netprov-hv-{validate_host(host)}"
-
-
-def trunk_device(peer: str) -> str:
-    """The name, inside a host's namespace, of its trunk end towards host `peer`."""
-    label = peer if len("tr-" + peer) <= _IFNAMSIZ else hashlib.sha256(peer.encode()).hexdigest()[:12]
-    return f"tr-{label}"
-
-
-def vsctl_prefix(host: str, data_dir: Path | str, *, timeout: float = VSCTL_TIMEOUT_S) -> list[str]:
-    """`ovs-vsctl` bound to host H's ovsdb; `--timeout` so a dead ovs-vswitchd cannot hang a call."""
-    files = host_files(host, data_dir)
-    return ["ovs-vsctl", f"--db=unix:{files.socket}", f"--timeout={max(1, round(timeout))}"]
-
-
 def ensure_ovs_installed(extra_tools: Mapping[str, str] | None = None) -> None:
     """Make sure Open vSwitch, iproute2 and ethtool (plus `extra_tools`, {tool: Debian package}) are
     installed: apt-get installs what is missing when we are root; otherwise raise
     ToolsUnavailableError with a one-line reason."""
     linux.ensure_tools({**OVS_TOOLS, **(extra_tools or {})})
-
-
-def host_running(host: str, data_dir: Path | str) -> bool:
-    """True when host H's ovsdb-server and ovs-vswitchd both run (started from this data dir)."""
-    files = host_files(host, data_dir)
-    return _daemon_pid(files.ovsdb_pid) is not None and _daemon_pid(files.vswitchd_pid) is not None
-
-
-def vswitchd_running(host: str, data_dir: Path | str) -> bool:
-    """True when host H's ovs-vswitchd runs. OVSDB alone cannot tell: the columns vswitchd writes
-    (link_state, ...) keep their last values after it died."""
-    return _daemon_pid(host_files(host, data_dir).vswitchd_pid) is not None
 
 
 def running_hosts(data_dir: Path | str) -> list[str]:
@@ -167,7 +86,7 @@ def running_hosts(data_dir: Path | str) -> list[str]:
     return sorted(
         entry.name
         for entry in root.iterdir()
-        if HOST_NAME.match(entry.name) and _daemon_pid(entry / "ovsdb-server.pid") is not None
+        if HOST_NAME.match(entry.name) and daemon_pid(entry / "ovsdb-server.pid") is not None
     )
 
 
@@ -207,28 +126,19 @@ def _host_lock(files: HostFiles) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _daemon_pid(pidfile: Path) -> int | None:
-    """The pid in `pidfile` when that process is alive and is the daemon that wrote it (a reused pid
-    belongs to someone else: its command line does not name our pid file)."""
-    pid = linux.read_pidfile(pidfile)
-    if pid is None or not linux.process_alive(pid):
-        return None
-    return pid if f"--pidfile={pidfile}" in linux.process_cmdline(pid) else None
-
-
 def _start_host(host: str, data_dir: Path | str) -> None:
     files = host_files(host, data_dir)
     netns = host_netns(host)
     vsctl = vsctl_prefix(host, data_dir)
     with _host_lock(files):
-        vswitchd = _daemon_pid(files.vswitchd_pid)
+        vswitchd = daemon_pid(files.vswitchd_pid)
         foreign = [pid for pid in linux.netns_pids(netns) if pid != vswitchd]
         if any("ovs-vswitchd" in " ".join(linux.process_cmdline(pid)) for pid in foreign):
             raise HostConflictError(
                 f"namespace {netns} already runs an ovs-vswitchd not started from {files.dir}:"
                 f" host {host} is in use by another data dir"
             )
-        if _daemon_pid(files.ovsdb_pid) is None:
+        if daemon_pid(files.ovsdb_pid) is None:
             if not files.conf_db.exists():
                 linux.run(["ovsdb-tool", "create", str(files.conf_db), str(OVS_SCHEMA)])
             for stale in (files.socket, files.ovsdb_ctl):
@@ -296,9 +206,6 @@ def _ensure_trunk(left: str, right: str, data_dir: Path | str) -> None:
 
 
 def _stop_host(host: str, data_dir: Path | str) -> None:
-    # Imported here: vms builds on this module (names, sockets), and stopping a host removes its VMs.
-    from plugins.ovs import vms
-
     files = host_files(host, data_dir)
     netns = host_netns(host)
     vms.delete_host_vms(host, data_dir)
@@ -309,10 +216,10 @@ def _stop_host(host: str, data_dir: Path | str) -> None:
                 check=False,
             )
     with _host_lock(files):
-        vswitchd = _daemon_pid(files.vswitchd_pid)
+        vswitchd = daemon_pid(files.vswitchd_pid)
         if vswitchd is not None:
             _terminate(vswitchd)
-        ovsdb = _daemon_pid(files.ovsdb_pid)
+        ovsdb = daemon_pid(files.ovsdb_pid)
         if ovsdb is not None:
             _terminate(ovsdb)
         if not [pid for pid in linux.netns_pids(netns) if linux.process_alive(pid)]:

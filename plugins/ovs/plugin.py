@@ -30,19 +30,19 @@ from pathlib import Path
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
-from plugins.base import LinkReport, PermanentPluginError, Plugin
-from plugins.ovs.hosts import host_files, validate_host
+from netprov.link_io import LinkReport
+from plugins.base import PermanentPluginError, Plugin
+from plugins.ovs.host_layout import host_files, validate_host
+from plugins.ovs.qos_plugin import OvsQos
 from plugins.ovs.settings import OvsSettings
+from plugins.vlans import VLANS_SCHEMA, VlanAllocator
 from plugins.ovs.switch import DEAD_VLAN, OvsdbUnavailableError, SwitchPort, VSwitch
 from plugins.plugin_store import LedgerEntry, PluginStore
+from plugins.qos_records import QOS_SCHEMA
 
 APPLY_PORT_STATE = "apply_port_state"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vlans (
-    network_id TEXT PRIMARY KEY,
-    vlan       INTEGER NOT NULL UNIQUE
-);
+_SCHEMA = VLANS_SCHEMA + """
 CREATE TABLE IF NOT EXISTS ports (
     port_id    TEXT PRIMARY KEY,
     network_id TEXT NOT NULL,
@@ -97,7 +97,7 @@ class Drift:
         return f"interface-id {self.iface_id} on host {self.host}: {found} -> {wanted}"
 
 
-class OvsPlugin(Plugin):
+class OvsPlugin(OvsQos, Plugin):
     """Networks are VLANs on every host's bridge; attachments set the VLAN tag of the interface whose
     `external_ids:iface-id` matches, on the attachment's host, from that host's agent."""
 
@@ -105,10 +105,10 @@ class OvsPlugin(Plugin):
 
     def __init__(self, settings: Settings, ovs_settings: OvsSettings | None = None) -> None:
         super().__init__(settings)
-        self.ovs_settings = ovs_settings or OvsSettings()
-        self.vlan_range = self.ovs_settings.vlans
+        self.ovs_settings = ovs_settings or OvsSettings(**settings.plugin_settings.get(self.name, {}))
+        self.vlans = VlanAllocator(self.ovs_settings.vlans)
         self.data_dir = Path(settings.data_dir)
-        self.store = PluginStore(settings, self.name, _SCHEMA)
+        self.store = PluginStore(settings, self.name, _SCHEMA + QOS_SCHEMA)
         self._host_stores: dict[str, PluginStore] = {}
         self._lock = threading.Lock()
 
@@ -124,6 +124,8 @@ class OvsPlugin(Plugin):
         attachment (`apply_port_state`, host-bound; a no-op for a port without attachment)."""
         if action == PluginAction.UPDATE_PORT:
             return [StepSpec(name=action.value), StepSpec(name=APPLY_PORT_STATE, host_bound=True)]
+        if action == PluginAction.APPLY_QOS:
+            return cls.qos_steps()  # record centrally, then enforce on the host (qos_plugin.py)
         return super().steps(action)
 
     # --- central calls -----------------------------------------------------------------------------
@@ -132,7 +134,7 @@ class OvsPlugin(Plugin):
         """Return {"vlan": "<id>"}: the network's VLAN, allocated now (lowest free id) or earlier."""
 
         def change(db: sqlite3.Connection) -> dict[str, str]:
-            return {"vlan": str(self._allocate_vlan(db, request.network_id))}
+            return {"vlan": str(self.vlans.allocate(db, request.network_id))}
 
         return self.store.apply_once(request, PluginAction.CREATE_NETWORK, change) or {}
 
@@ -140,8 +142,9 @@ class OvsPlugin(Plugin):
         """Free the network's VLAN (it may be handed to another network) and forget its ports."""
 
         def change(db: sqlite3.Connection) -> None:
-            for table in ("ports", "vlans"):
+            for table in ("qos", "ports"):
                 db.execute(f"DELETE FROM {table} WHERE network_id = ?", (request.network_id,))
+            self.vlans.release(db, request.network_id)
 
         self.store.apply_once(request, PluginAction.DELETE_NETWORK, change)
 
@@ -154,7 +157,8 @@ class OvsPlugin(Plugin):
 
     def delete_port(self, request: PluginRequest) -> None:
         def change(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM ports WHERE port_id = ?", (request.port_id,))
+            for table in ("qos", "ports"):
+                db.execute(f"DELETE FROM {table} WHERE port_id = ?", (request.port_id,))
 
         self.store.apply_once(request, PluginAction.DELETE_PORT, change)
 
@@ -198,6 +202,7 @@ class OvsPlugin(Plugin):
 
         self._host_store(host).apply_once(request, PluginAction.UNPLUG_INTERFACE, change)
         self._enforce(host, iface_id)
+        self._clear_iface_qos(host, iface_id, request.port_id)
 
     def apply_port_state(self, request: PluginRequest) -> None:
         """Step 2 of UPDATE_PORT, on the agent of the port's attachment: the bound interface follows
@@ -270,10 +275,10 @@ class OvsPlugin(Plugin):
             return LinkReport(LinkStatus.DOWN, f"link down on host {host}")
         return LinkReport(LinkStatus.UP)
 
-    def reconcile(self, host: str) -> list[Drift]:
+    def reconcile(self, host: str) -> list[object]:
         """Make host H's switch match its bindings: bound interfaces of ACTIVE ports on their VLAN,
-        every other interface with an iface-id isolated. Returns what was changed (empty when nothing
-        had drifted). Run on H's agent, periodically and on events."""
+        every other interface with an iface-id isolated, QoS as recorded (reconcile_qos). Returns
+        what was changed (empty when nothing had drifted). Run on H's agent, periodically and on events."""
         host = validate_host(host)
         switch = self.switch(host)
         bindings = {binding.iface_id: binding for binding in self.bindings(host)}
@@ -283,7 +288,7 @@ class OvsPlugin(Plugin):
                 drift = self._converge(switch, port, bindings.get(port.iface_id))
                 if drift is not None:
                     changed.append(drift)
-        return changed
+        return changed + self.reconcile_qos(host)
 
     # --- introspection -----------------------------------------------------------------------------
 
@@ -293,8 +298,7 @@ class OvsPlugin(Plugin):
     def vlan_of(self, network_id: str) -> int | None:
         """The VLAN bound to the network, or None."""
         with self.store.transaction(write=False) as db:
-            row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (network_id,)).fetchone()
-        return row[0] if row else None
+            return self.vlans.vlan_of(db, network_id)
 
     def bindings(self, host: str) -> list[Binding]:
         with self._host_store(host).transaction(write=False) as db:
@@ -362,19 +366,6 @@ class OvsPlugin(Plugin):
             " ON CONFLICT (port_id) DO UPDATE SET state = COALESCE(?, state)",
             (request.port_id, request.network_id, request.state or AdminState.DOWN, request.state),
         )
-
-    def _allocate_vlan(self, db: sqlite3.Connection, network_id: str) -> int:
-        # Runs inside the ledger's BEGIN IMMEDIATE transaction: no other worker can take the same id.
-        row = db.execute("SELECT vlan FROM vlans WHERE network_id = ?", (network_id,)).fetchone()
-        if row:
-            return row[0]
-        low, high = self.vlan_range
-        used = {vlan for (vlan,) in db.execute("SELECT vlan FROM vlans WHERE vlan BETWEEN ? AND ?", (low, high))}
-        free = next((vlan for vlan in range(low, high + 1) if vlan not in used), None)
-        if free is None:
-            raise PermanentPluginError(f"VLAN range {low}-{high} exhausted: no VLAN id left for network {network_id}")
-        db.execute("INSERT INTO vlans (network_id, vlan) VALUES (?, ?)", (network_id, free))
-        return free
 
     def _enforce(self, host: str, iface_id: str) -> Drift | None:
         """Apply the current binding of `iface_id` to host H's switch, if the interface is there."""

@@ -3,25 +3,19 @@
 The data dir and the default host are the server's (netprov.settings); these are only the plugin's.
 """
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from netprov.settings import parse_range
+from plugins.vlans import VlanRange, parse_range
 
 
 class OvsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NETPROV_OVS_", extra="ignore")
 
     # VLAN ids handed to networks, lowest free first. 4095 is never in range: it is the dead VLAN.
-    vlan_range: str = "100-199"
+    vlan_range: VlanRange = "100-199"
     # Bound on one ovs-vsctl call (a write waits until ovs-vswitchd has applied it).
     vsctl_timeout_s: float = Field(10.0, gt=0)
-
-    @field_validator("vlan_range")
-    @classmethod
-    def _vlan_range(cls, value: str) -> str:
-        parse_range(value)
-        return value
 
     @property
     def vlans(self) -> tuple[int, int]:

@@ -27,10 +27,9 @@ from typing import Any
 
 from plugins.base import PermanentPluginError, TransientPluginError
 from plugins.ovs import linux
-from plugins.ovs.hosts import BRIDGE, VSCTL_TIMEOUT_S, host_netns, vsctl_prefix, vswitchd_running
+from plugins.ovs.host_layout import BRIDGE, DEAD_VLAN, VSCTL_TIMEOUT_S, host_netns, vsctl_prefix, vswitchd_running
 from plugins.ovs.linux import CommandError
 
-DEAD_VLAN = 4095
 
 # ovs-vsctl's words for "no database" / "no vswitchd": the host is down, not the request wrong.
 _UNAVAILABLE = (

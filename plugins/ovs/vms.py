@@ -21,9 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from plugins.ovs import linux
-from plugins.ovs.hosts import BRIDGE, host_netns, host_running, validate_host, vsctl_prefix
+from plugins.ovs.host_layout import BRIDGE, DEAD_VLAN, host_netns, host_running, validate_host, vsctl_prefix
 from plugins.ovs.linux import CommandError
-from plugins.ovs.switch import DEAD_VLAN
 
 IFACE_ID = re.compile(r"^[a-z0-9-]{1,40}$")
 VM_DEVICE = "eth0"

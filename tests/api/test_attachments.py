@@ -42,7 +42,9 @@ async def test_attach_then_available_and_link_up(api, stack):
     response = await api.attach(network["id"], port["id"], vif, host="h2")
 
     assert response.status_code == 202, response.text
-    assert response.json()["attachment"] == {"id": vif, "host": "h2", "status": "PROVISIONING", "status_reason": None}
+    answered = response.json()["attachment"]
+    assert {k: answered[k] for k in ("id", "host", "status")} == {"id": vif, "host": "h2", "status": "PROVISIONING"}
+    assert answered["status_reason"] == f"attachment {vif} on host h2 is being plugged"
     # Accepted means part of the port at once.
     shown = (await api.get(f"{path}/attachment"))["attachment"]
     assert shown["id"] == vif and shown["host"] == "h2"
@@ -50,7 +52,8 @@ async def test_attach_then_available_and_link_up(api, stack):
 
     settled = await api.settle(path, "port", until=attachment_settled)
     assert settled["status"] == "ACTIVE"
-    assert settled["attachment"] == {"id": vif, "host": "h2", "status": "AVAILABLE", "status_reason": None}
+    shown = settled["attachment"]
+    assert {k: shown[k] for k in ("id", "host", "status", "status_reason")} == {"id": vif, "host": "h2", "status": "AVAILABLE", "status_reason": None}
     assert (settled["link_status"], settled["link_status_string"]) == ("UP", None)
     assert (await api.get(f"{path}/attachment"))["attachment"]["status"] == "AVAILABLE"
     assert plugged(stack, port["id"]) == (vif, "h2")
@@ -227,3 +230,82 @@ async def test_attach_with_prefer_wait_answers_200_settled(api):
     assert response.status_code == 200, response.text
     assert response.json()["attachment"]["status"] == "AVAILABLE"
     assert response.headers["preference-applied"] == "wait=10"
+
+
+async def test_accepted_attachment_says_what_it_waits_on(api):
+    # issue 16: an attachment accepted but not plugged yet is part of the port at once, so its
+    # link_status_string cannot be "no attachment"; it (and the attachment's status_reason, in the
+    # PUT's own answer too) names what the port waits on. `flaky3-`: the plug fails three times first.
+    network = await api.create_network("flaky3-waits")
+    await api.settle(f"networks/{network['id']}", "network")
+    port = await api.create_port(network["id"], state="ACTIVE")
+    path = f"networks/{network['id']}/ports/{port['id']}"
+    await api.settle(path, "port")
+    vif = iface()
+
+    response = await api.attach(network["id"], port["id"], vif, host="h1")
+
+    assert response.status_code == 202, response.text
+    answered = response.json()["attachment"]
+    assert answered["status"] == "PROVISIONING"
+    assert answered["status_reason"] == f"attachment {vif} on host h1 is being plugged"
+    shown = (await api.get(path))["port"]
+    assert shown["attachment"]["status"] == "PROVISIONING"
+    assert (shown["link_status"], shown["link_status_string"]) == ("DOWN", f"attachment {vif} on host h1 is being plugged")
+    settled = await api.settle(path, "port", until=attachment_settled)
+    assert settled["attachment"]["status_reason"] is None
+    assert (settled["link_status"], settled["link_status_string"]) == ("UP", None)
+
+
+async def test_attachment_on_a_provisioning_network_waits_for_the_network(api):
+    network = await api.create_network("flaky3-slow-net")  # about three seconds of retries
+    port = await api.create_port(network["id"], state="ACTIVE")
+    path = f"networks/{network['id']}/ports/{port['id']}"
+    vif = iface()
+
+    response = await api.attach(network["id"], port["id"], vif, host="h1")
+
+    assert response.status_code == 202, response.text
+    waiting = f"waiting for network {network['id']} to be provisioned"
+    assert response.json()["attachment"]["status_reason"] == waiting
+    shown = (await api.get(path))["port"]
+    assert (shown["link_status"], shown["link_status_string"]) == ("DOWN", waiting)
+    settled = await api.settle(path, "port", timeout=60, until=attachment_settled)
+    assert (settled["link_status"], settled["link_status_string"]) == ("UP", None)
+
+
+async def test_detach_says_no_attachment_at_once(api):
+    network, port, path = await port_on_ready_network(api)
+    vif = iface()
+    await api.attach(network["id"], port["id"], vif, host="h1")
+    await api.settle(path, "port", until=lambda p: attachment_settled(p) and p["link_status"] == "UP")
+
+    response = await api.request("DELETE", f"{path}/attachment")
+
+    assert response.status_code in (202, 204), response.text
+    shown = (await api.get(path))["port"]
+    assert shown["attachment"] is None
+    assert (shown["link_status"], shown["link_status_string"]) == ("DOWN", "no attachment")
+
+
+async def test_attachment_body_carries_the_common_fields(api):
+    # The contract: the attachment body carries created_at, updated_at and links (self: the
+    # attachment's path; workflow: its port's workflow) as every resource body does.
+    from datetime import datetime
+
+    network, port, path = await port_on_ready_network(api)
+    vif = iface()
+
+    response = await api.attach(network["id"], port["id"], vif, host="h1")
+
+    answered = response.json()["attachment"]
+    settled = await api.settle(path, "port", until=attachment_settled)
+    for body in (answered, settled["attachment"], (await api.get(f"{path}/attachment"))["attachment"]):
+        created, updated = datetime.fromisoformat(body["created_at"]), datetime.fromisoformat(body["updated_at"])
+        assert created.tzinfo is not None and created <= updated
+        assert body["links"]["self"] == f"/v1.1/tenants/{api.tenant}/{path}/attachment"
+        assert body["links"]["workflow"] == settled["links"]["workflow"]
+    # Made when accepted (not when the port was), updated when plugged.
+    assert datetime.fromisoformat(answered["created_at"]) >= datetime.fromisoformat(settled["created_at"])
+    assert settled["attachment"]["created_at"] == answered["created_at"]
+    assert datetime.fromisoformat(settled["attachment"]["updated_at"]) > datetime.fromisoformat(answered["updated_at"])

@@ -144,6 +144,10 @@ CASES = [
     ("state-create", "POST", "ports", {"json": {"port": {"state": "UP"}}}, 400, "RequestedStateInvalid"),
     ("state-update", "PUT", "port", {"json": {"port": {"state": "BROKEN"}}}, 400, "RequestedStateInvalid"),
     ("state-empty", "PUT", "port", {"json": {"port": {"state": ""}}}, 400, "RequestedStateInvalid"),
+    # Exactly ACTIVE or DOWN: case matters (issue 16).
+    ("state-lower-update", "PUT", "port", {"json": {"port": {"state": "active"}}}, 400, "RequestedStateInvalid"),
+    ("state-mixed-update", "PUT", "port", {"json": {"port": {"state": "Down"}}}, 400, "RequestedStateInvalid"),
+    ("state-lower-create", "POST", "ports", {"json": {"port": {"state": "active"}}}, 400, "RequestedStateInvalid"),
     # Query parameters.
     ("query-list", "GET", "networks?foo=1", {}, 400, "BadRequest"),
     ("query-post", "POST", "networks?dry_run=1", {"json": {"network": {"name": "x"}}}, 400, "BadRequest"),

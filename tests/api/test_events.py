@@ -18,7 +18,7 @@ from sse_starlette.sse import AppStatus
 from api.app import create_app
 from api.routes import events as events_route
 from devstack.temporal_server import free_port
-from netprov.client import AsyncClient, Forbidden, Unauthorized
+from netprov_client import AsyncClient, Forbidden, Unauthorized
 from netprov.resources import StatusEvent
 from store import events as store_events
 from store.events import EventHorizon

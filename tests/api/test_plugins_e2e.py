@@ -42,8 +42,7 @@ async def small_stack(temporal_server, tmp_path_factory, settings) -> SmallStack
         admin_token=ADMIN_SECRET,
         temporal_ui_url=settings.temporal_ui_url,
         task_queue=f"netprov-small-{uuid.uuid4().hex[:8]}",
-        ovs_sim_vlan_range="100-101",
-        qbh_sim_latency_ms=SLOW_QBH_MS,
+        plugin_settings={"ovs-sim": {"vlan_range": "100-101"}, "qbh-sim": {"latency_ms": SLOW_QBH_MS}},
         plugin_initial_backoff_ms=50,
         plugin_max_attempts=4,
     )

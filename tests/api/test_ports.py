@@ -70,12 +70,20 @@ async def test_port_created_active_becomes_active(api, stack):
     assert fake_port_state(stack, port["id"]) == "ACTIVE"
 
 
-async def test_state_is_case_insensitive_on_create(api):
+async def test_state_is_case_sensitive(api):
+    # The contract: exactly ACTIVE or DOWN (`active` is refused), on POST and on PUT.
     network = await ready_network(api)
+    ports = f"networks/{network['id']}/ports"
 
-    port = await api.create_port(network["id"], state="active")
+    response = await api.request("POST", ports, json={"port": {"state": "active"}})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "RequestedStateInvalid"
 
-    assert port["state"] == "ACTIVE"
+    port = await api.create_port(network["id"], state="ACTIVE")
+    response = await api.request("PUT", f"{ports}/{port['id']}", json={"port": {"state": "down"}})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "RequestedStateInvalid"
+    assert (await api.get(f"{ports}/{port['id']}"))["port"]["state"] == "ACTIVE"
 
 
 async def test_put_state_flips_status(api, stack):

@@ -122,7 +122,7 @@ async def slow(stack, settings, tmp_path):
             "data_dir": tmp_path,
             "database_url": f"sqlite:///{tmp_path / 'netprov.db'}",
             "task_queue": f"slow-{uuid.uuid4().hex[:8]}",
-            "fake_latency_ms": SLOW_CALL_MS,
+            "plugin_settings": {**settings.plugin_settings, "fake": {"latency_ms": SLOW_CALL_MS}},
         }
     )
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)

@@ -34,7 +34,7 @@ def test_fake_bulk_call_settles_each_request_on_its_own(tmp_path):
 
 
 def test_default_apply_many_calls_the_action_per_request(tmp_path):
-    plugin = QbhSimPlugin(Settings(data_dir=tmp_path, qbh_sim_latency_ms=0))
+    plugin = QbhSimPlugin(Settings(data_dir=tmp_path, plugin_settings={"qbh-sim": {"latency_ms": 0}}))
     assert plugin.bulk is False
     requests = [
         PluginRequest("qbh-sim", "op-1:create_network", "t1", "n1", "ok"),

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from api.app import create_app
-from api.routes.batches import _store
+from api.batch_write_flow import store_batch
 from devstack.temporal_server import TemporalDevServer, free_port
-from netprov.batch import BatchCreateRequest
+from netprov.batch_requests import BatchCreateRequest
 from store.engine import engine_for
 from store.tables import BatchRow, EventRow
 
@@ -26,7 +26,7 @@ async def test_a_batch_stored_but_never_started_is_started_by_the_sweeper(api, s
     engine = engine_for(settings.resolved_database_url)
     spec = BatchCreateRequest.model_validate(topology(["orphan"], 3)).batch
     # What POST does up to its commit; the API "dies" before starting the workflow.
-    batch, kinds = await asyncio.to_thread(_store, engine, settings, api.tenant, spec, None, "digest", False)
+    batch, kinds = await asyncio.to_thread(store_batch, engine, settings, api.tenant, spec, None, False)
     assert kinds == {"network": 1, "port": 3, "attachment": 3}
     with Session(engine) as session:
         assert session.get(BatchRow, batch.id).started is False

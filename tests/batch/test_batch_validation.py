@@ -83,9 +83,9 @@ async def test_batch_level_problems(api, rows):
     assert response.status_code == 400 and response.json()["code"] == "BadRequest"
     response = await api.request("POST", "batches", content=b'{"batch": {}}', headers={"Content-Type": "text/plain"})
     assert response.status_code == 415 and response.json()["code"] == "UnsupportedMediaType"
-    too_many = {"batch": {"networks": [{"ref": f"n{i}", "name": "x"} for i in range(5001)]}}
+    too_many = {"batch": {"networks": [{"ref": f"n{i}", "name": "x"} for i in range(25001)]}}
     response = await api.request("POST", "batches", json=too_many)
-    assert response.status_code == 422 and "at most 5000" in response.json()["detail"]
+    assert response.status_code == 422 and "at most 25000" in response.json()["detail"]
     assert (await api.request("POST", "batches?color=red", json=_good())).status_code == 400
     assert rows(api.tenant) == EMPTY
 

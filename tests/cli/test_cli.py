@@ -21,7 +21,8 @@ async def test_network_port_attachment_lifecycle(netprov):
 
     iface = f"vif-{uuid.uuid4().hex[:8]}"
     attachment = _json(await netprov("attachment", "create", net, port_id, "--iface", iface, "--host", "h1", "--wait", "20", "--json"))
-    assert attachment == {"id": iface, "host": "h1", "status": "AVAILABLE", "status_reason": None}
+    assert {k: attachment[k] for k in ("id", "host", "status", "status_reason")} == {"id": iface, "host": "h1", "status": "AVAILABLE", "status_reason": None}
+    assert attachment["links"]["self"].endswith("/attachment") and attachment["created_at"]
     shown = _json(await netprov("port", "show", net, port_id, "--json"))
     assert shown["link_status"] == "UP" and shown["attachment"]["id"] == iface
 

@@ -1,4 +1,4 @@
-"""netprov.client against the real stack: typed models, typed problems, Prefer: wait, wait_until."""
+"""netprov_client against the real stack: typed models, typed problems, Prefer: wait, wait_until."""
 
 import asyncio
 import time
@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from netprov import client as typed
-from netprov.client import AsyncClient, Client
+import netprov_client as typed
+from netprov_client import AsyncClient, Client
 from netprov.resources import AttachmentBody, NetworkBody, PortBody
 
 

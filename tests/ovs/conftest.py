@@ -23,11 +23,12 @@ import pytest
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import AdminState
-from plugins.base import LinkReport
+from netprov.link_io import LinkReport
 from plugins.ovs import linux, vms
 from ovs_lab import new_lab, require_ovs
+from qos_measure import MEASURE_TOOLS
 
-from plugins.ovs.hosts import host_running, start_hosts, stop_hosts
+from plugins.ovs.hosts import ensure_ovs_installed, host_running, start_hosts, stop_hosts
 from plugins.ovs.plugin import OvsPlugin
 from plugins.ovs.settings import OvsSettings
 from plugins.ovs.switch import VSwitch
@@ -53,9 +54,20 @@ class Lab:
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     require_ovs("Open vSwitch tests")
-    data_dir = new_lab(LAB_PREFIX)
     tag = uuid.uuid4().hex[:6]
-    hosts = [f"t{tag}a", f"t{tag}b"]
+    yield from _running_lab([f"t{tag}a", f"t{tag}b"], tag)
+
+
+@pytest.fixture(scope="session")
+def qos_lab() -> Iterator[Lab]:
+    """The QoS suite's own lab (test_qos_ovs.py): hosts q1 and q2, iperf3 and tcpdump installed."""
+    require_ovs("Open vSwitch QoS tests")
+    ensure_ovs_installed(MEASURE_TOOLS)
+    yield from _running_lab(["q1", "q2"], uuid.uuid4().hex[:6])
+
+
+def _running_lab(hosts: list[str], tag: str) -> Iterator[Lab]:
+    data_dir = new_lab(LAB_PREFIX)
     plugin = OvsPlugin(Settings(data_dir=data_dir), OvsSettings(vlan_range="100-199"))
     lab = Lab(data_dir=data_dir, hosts=hosts, tag=tag, plugin=plugin)
     try:
@@ -165,6 +177,15 @@ class Fabric:
 
 @pytest.fixture
 def fabric(lab: Lab) -> Iterator[Fabric]:
+    yield from _fabric(lab)
+
+
+@pytest.fixture
+def qos_fabric(qos_lab: Lab) -> Iterator[Fabric]:
+    yield from _fabric(qos_lab)
+
+
+def _fabric(lab: Lab) -> Iterator[Fabric]:
     fabric = Fabric(lab)
     try:
         yield fabric

@@ -81,7 +81,7 @@ async def test_a_busy_agent_is_alive_and_a_stopped_one_is_dead(temporal_server: 
     tag = uuid.uuid4().hex[:8]
     busy, absent = f"busy{tag}", f"absent{tag}"
     central = Settings(data_dir=tmp_path, temporal_address=temporal_server.target, plugin="ovs", hosts=f"{busy},{absent}")
-    agent = central.model_copy(update={"plugin": "fake", "fake_latency_ms": int(STEP_S * 1000)})
+    agent = central.model_copy(update={"plugin": "fake", "plugin_settings": {**central.plugin_settings, "fake": {"latency_ms": int(STEP_S * 1000)}}})
     client = await Client.connect(temporal_server.target)
     task_queue = f"link-monitor-test-{tag}"
     config = LinkMonitorConfig(interval_s=3600, agent_check_timeout_s=CHECK_TIMEOUT_S)

@@ -15,7 +15,7 @@ from plugins.registry import plugin_class
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides) -> Settings:
-        values = {"data_dir": tmp_path, "qbh_sim_latency_ms": 0, **overrides}
+        values = {"data_dir": tmp_path, "plugin_settings": {"qbh-sim": {"latency_ms": 0}}, **overrides}
         return Settings(**values)
 
     return make
@@ -23,10 +23,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 def load(make_settings) -> Callable[..., Plugin]:
-    """load("fake", fake_latency_ms=5): a new plugin instance on this test's data dir."""
+    """load("fake", latency_ms=5): a new plugin instance on this test's data dir, with those of the
+    plugin's own settings (FakeSettings etc.) given."""
 
-    def make(name: str, **overrides) -> Plugin:
-        return plugin_class(name)(make_settings(**overrides))
+    def make(name: str, **options) -> Plugin:
+        settings = make_settings()
+        plugin_settings = {**settings.plugin_settings, name: {**settings.plugin_settings.get(name, {}), **options}}
+        return plugin_class(name)(settings.model_copy(update={"plugin_settings": plugin_settings}))
 
     return make
 

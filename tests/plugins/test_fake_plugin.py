@@ -165,7 +165,7 @@ def test_fault_prefixes(name, faults):
 
 
 def test_transient_failure_rate_one_always_fails_and_applies_nothing(load, make_request):
-    plugin = load("fake", fake_transient_failure_rate=1.0)
+    plugin = load("fake", transient_failure_rate=1.0)
     with pytest.raises(TransientPluginError, match="fake_transient_failure_rate"):
         plugin.create_network(make_request("fake", str(uuid.uuid4())))
     assert plugin.ledger() == []
@@ -173,7 +173,7 @@ def test_transient_failure_rate_one_always_fails_and_applies_nothing(load, make_
 
 
 def test_latency_is_slept_per_call(load, make_request):
-    plugin = load("fake", fake_latency_ms=50)
+    plugin = load("fake", latency_ms=50)
     started = time.monotonic()
     plugin.create_network(make_request("fake", str(uuid.uuid4())))
     assert time.monotonic() - started >= 0.05

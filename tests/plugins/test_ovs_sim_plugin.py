@@ -18,7 +18,7 @@ def test_entry_point_loads_ovs_sim(load):
 
 
 def test_networks_get_the_lowest_free_vlan_and_keep_it(load, make_request):
-    plugin = load("ovs-sim", ovs_sim_vlan_range="100-199")
+    plugin = load("ovs-sim", vlan_range="100-199")
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
 
     assert plugin.create_network(make_request("ovs-sim", first)) == {"vlan": "100"}
@@ -38,7 +38,7 @@ def test_same_request_id_is_one_ledger_entry(load, make_request):
 
 
 def test_exhausted_range_fails_permanently_and_delete_frees_the_vlan(load, make_request):
-    plugin = load("ovs-sim", ovs_sim_vlan_range="100-101")
+    plugin = load("ovs-sim", vlan_range="100-101")
     a, b, c = (str(uuid.uuid4()) for _ in range(3))
     plugin.create_network(make_request("ovs-sim", a))
     plugin.create_network(make_request("ovs-sim", b))

@@ -45,7 +45,7 @@ _WORKER = textwrap.dedent(
     from plugins.registry import plugin_class
 
     data_dir, name, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    plugin = plugin_class(name)(Settings(data_dir=data_dir, qbh_sim_latency_ms=0))
+    plugin = plugin_class(name)(Settings(data_dir=data_dir, plugin_settings={"qbh-sim": {"latency_ms": 0}}))
     for i in range(first, last):
         plugin.create_network(
             PluginRequest(plugin=name, request_id=f"req-{i}", tenant_id="t1", network_id=f"net-{i}")

@@ -177,7 +177,7 @@ def test_link_status_reasons(load, make_request):
 
 
 def test_each_step_sleeps_its_latency(load, make_request):
-    plugin = load("qbh-sim", qbh_sim_latency_ms=40)
+    plugin = load("qbh-sim", latency_ms=40)
     request = make_request("qbh-sim", str(uuid.uuid4()))
     started = time.monotonic()
     plugin.qbh_ifvirt_create_network(request)  # the interface virtualizer is the slow one: x2

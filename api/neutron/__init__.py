@@ -1,0 +1,23 @@
+"""The Neutron v2.0 view (OpenStack Networking) of netprov's resources, Neutron's own layering:
+
+    attributes.py   what an attribute is (allow_post, allow_put, default, validate, visible,
+                    is_filter, is_sort_key) and the validators/converters tables name
+    definitions.py  each resource as data: its attribute table, rows -> body in one place
+    status.py       status, binding and data-plane mapping, in Python and as SQL (one module)
+    query.py        fields=, filters, sort_key/sort_dir, limit/marker/page_reverse, parsed once
+    collection.py   the generic controller: list and show for every resource, in SQL
+    write_input.py  a request body -> the checked values the shared write layer takes
+    errors.py       NeutronError bodies for everything under /v2.0 (problems translated at the edge)
+    extensions.py   the extension descriptors served at /v2.0/extensions
+    routes.py       the HTTP routes: /, /v2.0/, extensions, networks, ports
+"""
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Serve the v2.0 view on `app`: its routes and its error bodies."""
+    from api.neutron import errors, routes
+
+    app.include_router(routes.router)
+    errors.install(app)

@@ -1,0 +1,85 @@
+"""Network writes: create, rename, delete."""
+
+from api import idempotency
+from api.problems import BadRequest, NetworkInUse, ResourceNotAvailable
+from api.write_flow import Accepted, Writer, Written, settle, write, write_create
+from netprov.operations import OpKind
+from netprov.resources import NetworkCreate, NetworkUpdate
+from netprov.status import NetworkStatus, ResourceType
+from plugins.registry import UnknownPluginError, plugin_class
+from store import networks
+from store.effective import effective_status
+from store.operations import accept
+from store.tables import NetworkRow
+
+NETWORK = ResourceType.NETWORK.value
+PORT = ResourceType.PORT.value
+
+
+async def create_network(
+    writer: Writer, *, tenant_id: str, network: NetworkCreate, idempotency_key: str | None = None
+) -> Written:
+    """A new network (PROVISIONING) and its create operation; with `idempotency_key`, the network
+    an earlier request with that key made (`replay`), or IdempotencyKeyReused when its body differed.
+    `network.plugin` None: the server's default. An unknown plugin is BadRequest."""
+    idempotency.check_key(idempotency_key)
+    chosen = network.plugin or writer.settings.plugin
+    try:
+        plugin_class(chosen)
+    except UnknownPluginError as error:
+        raise BadRequest(str(error)) from None
+    # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", {"network": network.model_dump()})
+    network_id = idempotency.resource_id_for(tenant_id, idempotency_key)
+
+    def claim(session) -> Accepted:
+        row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=network.name, plugin=chosen)
+        op = accept(session, resource_type=NETWORK, resource_id=network_id, tenant_id=tenant_id, kind=OpKind.CREATE,
+                    op_id=f"{network_id}:create" if idempotency_key else None,
+                    progress="accepted; provisioning will start shortly")  # fmt: skip
+        idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, NETWORK, network_id)
+        return Accepted([op], lambda cleanup: networks.undo_create(cleanup, network_id=network_id), row)
+
+    def replay() -> Written | None:
+        return idempotency.replay(writer.session, tenant_id, idempotency_key, digest, networks.get, "network_id")
+
+    return await write_create(writer, resource_type=NETWORK, resource_id=network_id, claim=claim, replay=replay)
+
+
+def update_network(writer: Writer, *, network: NetworkRow, update: NetworkUpdate) -> None:
+    """A rename touches no device: applied at once (strict handling: only on an AVAILABLE network)."""
+    status = effective_status(network)[0]
+    if writer.strict and status != NetworkStatus.AVAILABLE:
+        raise ResourceNotAvailable(f"Network {network.id} is {status}; strict handling refuses changes until it is AVAILABLE.")
+    networks.rename(writer.session, network_id=network.id, name=update.name)
+    writer.session.commit()
+
+
+async def delete_network(writer: Writer, *, network: NetworkRow) -> Written:
+    """Delete the network and its ports (none may have an attachment: NetworkInUse); cancels
+    provisioning. A DELETE repeated while one runs waits for that one. `row` None once gone."""
+    if network.deleting:
+        return await _deleting(writer, network)
+    if networks.has_attachments(writer.session, network_id=network.id):
+        raise NetworkInUse(f"Network {network.id} still has ports with attachments; detach them first.")
+    tenant_id = network.tenant_id
+
+    def claim(session) -> Accepted | None:
+        ports = networks.claim_delete(session, network_id=network.id)
+        if ports is None:
+            return None
+        ops = [accept(session, resource_type=NETWORK, resource_id=network.id, tenant_id=tenant_id, kind=OpKind.DELETE,
+                      progress="deleting", port_ids=list(ports))]  # fmt: skip
+        ops += [
+            accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.DELETE,
+                   progress="deleting with its network")  # fmt: skip
+            for port_id in ports
+        ]
+        return Accepted(ops, lambda cleanup: networks.undo_delete(cleanup, network_id=network.id, port_ids=ports))
+
+    written = await write(writer, resource_type=NETWORK, resource_id=network.id, claim=claim)
+    return written or await _deleting(writer, network)
+
+
+async def _deleting(writer: Writer, network: NetworkRow) -> Written:
+    return await settle(writer, resource_type=NETWORK, resource_id=network.id, seq=max(network.accepted_seq, 1))

@@ -1,0 +1,110 @@
+"""Port writes: create, set the admin state, delete."""
+
+from api import idempotency
+from api.problems import PortInUse, RequestedStateInvalid, ResourceNotAvailable
+from api.write_flow import Accepted, Writer, Written, settle, write, write_create
+from netprov.operations import OpKind
+from netprov.resources import PortCreate, PortUpdate
+from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
+from store import ports
+from store.effective import effective_status
+from store.operations import accept
+from store.tables import NetworkRow, PortRow
+
+PORT = ResourceType.PORT.value
+SETTLED_PORT = (PortStatus.ACTIVE, PortStatus.DOWN)
+
+
+def admin_state(value: str | None) -> str:
+    """The admin state asked for: None (absent) is DOWN; otherwise exactly ACTIVE or DOWN (the
+    contract: case matters, `active` is RequestedStateInvalid)."""
+    # Only an absent state defaults to DOWN: an empty string is an invalid state, not a default.
+    state = AdminState.DOWN.value if value is None else value
+    if state not in AdminState.__members__:
+        raise RequestedStateInvalid(f"state {str(value)[:40]!r} is not ACTIVE or DOWN.")
+    return state
+
+
+def check_writable(writer: Writer, port: PortRow) -> None:
+    """POST/PUT on a port: never while it is deleted; in strict handling only once it is settled."""
+    if port.deleting:
+        raise ResourceNotAvailable(f"Port {port.id} is being deleted.")
+    status = effective_status(port)[0]
+    if writer.strict and status not in SETTLED_PORT:
+        raise ResourceNotAvailable(f"Port {port.id} is {status}; strict handling needs it ACTIVE or DOWN.")
+
+
+async def create_port(
+    writer: Writer, *, network: NetworkRow, port: PortCreate, idempotency_key: str | None = None
+) -> Written:
+    """A new port (PROVISIONING) on `network` with admin `port.state` (default DOWN). Refused
+    (ResourceNotAvailable) on a network being deleted or in ERROR, and in strict handling on one
+    not AVAILABLE. Idempotency-Key as for networks."""
+    idempotency.check_key(idempotency_key)
+    state = admin_state(port.state)
+    network_status, network_reason = effective_status(network)
+    if network.deleting:
+        raise ResourceNotAvailable(f"Network {network.id} is being deleted.")
+    if network_status == NetworkStatus.ERROR:
+        raise ResourceNotAvailable(f"Network {network.id} is in ERROR ({network_reason}); no new ports on it.")
+    if writer.strict and network_status != NetworkStatus.AVAILABLE:
+        raise ResourceNotAvailable(f"Network {network.id} is {network_status}; strict handling needs it AVAILABLE.")
+    tenant_id = network.tenant_id
+    # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", {"state": state})
+    port_id = idempotency.resource_id_for(tenant_id, idempotency_key)
+
+    def claim(session) -> Accepted:
+        ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state)
+        op = accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.CREATE,
+                    op_id=f"{port_id}:create" if idempotency_key else None,
+                    progress="accepted; provisioning will start shortly", state=state)  # fmt: skip
+        idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, PORT, port_id)
+        return Accepted([op], lambda cleanup: ports.undo_create(cleanup, port_id=port_id))
+
+    def replay() -> Written | None:
+        return idempotency.replay(writer.session, tenant_id, idempotency_key, digest, ports.get, "port_id")
+
+    return await write_create(writer, resource_type=PORT, resource_id=port_id, claim=claim, replay=replay)
+
+
+async def update_port(writer: Writer, *, port: PortRow, update: PortUpdate) -> Written:
+    """Set the admin state. Asking for the state already asked is a no-op (`accepted` False;
+    with `Prefer: wait` it waits for the operations already accepted)."""
+    state = admin_state(update.state)
+    check_writable(writer, port)
+    if state == port.state:
+        if not writer.prefs.wait:
+            return Written(port, accepted=False)
+        return await settle(writer, resource_type=PORT, resource_id=port.id, seq=port.accepted_seq)
+    previous = port.state
+
+    def claim(session) -> Accepted:
+        ports.set_state(session, port_id=port.id, state=state)
+        op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.UPDATE,
+                    progress=f"setting admin state {state}", state=state)  # fmt: skip
+        return Accepted([op], lambda cleanup: ports.set_state(cleanup, port_id=port.id, state=previous))
+
+    written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
+    assert written is not None
+    return written
+
+
+async def delete_port(writer: Writer, *, port: PortRow) -> Written:
+    """Delete a port without attachment (PortInUse otherwise). A DELETE repeated while one runs
+    waits for that one. `row` None once gone."""
+    if port.attachment_id is not None:
+        raise PortInUse(f"Port {port.id} has attachment {port.attachment_id!r}; detach it first.")
+    if not port.deleting:
+
+        def claim(session) -> Accepted | None:
+            if not ports.claim_delete(session, port_id=port.id):
+                return None
+            op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.DELETE,
+                        progress="deleting")  # fmt: skip
+            return Accepted([op], lambda cleanup: ports.undo_delete(cleanup, port_id=port.id))
+
+        written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
+        if written is not None:
+            return written
+    return await settle(writer, resource_type=PORT, resource_id=port.id, seq=max(port.accepted_seq, 1))

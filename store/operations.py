@@ -1,0 +1,72 @@
+"""The outbox's rows: every accepted write is recorded as an operation in the same transaction as
+the resource change it goes with, then delivered to the resource's workflow (api/outbox.py sweeps
+the ones a crash left undelivered)."""
+
+import uuid
+
+from sqlalchemy import case, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from netprov.operations import OpKind
+from store import events
+from store.effective import table_for
+from store.tables import IdempotencyRow, OperationRow, utcnow
+
+
+def accept(
+    session: Session,
+    *,
+    resource_type: str,
+    resource_id: str,
+    tenant_id: str,
+    kind: OpKind,
+    op_id: str | None = None,
+    progress: str | None = None,
+    **payload,
+) -> OperationRow:
+    """Take the resource's next sequence number and record the operation (caller commits).
+    `progress` becomes the status_reason while the operation waits, unless others are ahead."""
+    table = table_for(resource_type)
+    values: dict = {"accepted_seq": table.accepted_seq + 1, "updated_at": utcnow()}
+    if progress:
+        values["progress"] = case((table.accepted_seq == table.applied_seq, progress), else_=table.progress)
+    current = session.execute(
+        update(table).where(table.id == resource_id).values(**values).returning(*table.__table__.c)
+    ).one()
+    row = OperationRow(
+        op_id=op_id or str(uuid.uuid4()),
+        resource_type=resource_type,
+        resource_id=resource_id,
+        tenant_id=tenant_id,
+        seq=current.accepted_seq,
+        kind=kind.value,
+        payload={k: v for k, v in payload.items() if v is not None},
+    )
+    session.add(row)
+    # Callers watching GET .../events see the resource turn PROVISIONING in this same commit.
+    events.record_state(session, resource_type, resource_id, current=current)
+    return row
+
+
+def mark_delivered(engine: Engine, op_ids: list[str]) -> None:
+    with Session(engine) as session:
+        session.execute(update(OperationRow).where(OperationRow.op_id.in_(op_ids)).values(delivered=True))
+        session.commit()
+
+
+def void(engine: Engine, op_id: str) -> None:
+    """Withdraw an accepted operation that could not be delivered: it stays in the outbox as a
+    no-op, so the workflow's sequence has no gap once the engine is back."""
+    with Session(engine) as session:
+        session.execute(update(OperationRow).where(OperationRow.op_id == op_id).values(kind=OpKind.VOID.value, payload={}))
+        session.commit()
+
+
+def forget_unstarted(session: Session, *, resource_type: str, resource_id: str) -> None:
+    """Remove a resource whose creation never reached its workflow: its row, its operations and
+    the Idempotency-Key that named it (the undo of a create)."""
+    table = table_for(resource_type)
+    session.execute(OperationRow.__table__.delete().where(OperationRow.resource_id == resource_id))
+    session.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == resource_id))
+    session.execute(table.__table__.delete().where(table.id == resource_id))
