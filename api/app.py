@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import neutron
+from api.neutron.install import install as install_neutron
 from api.auth import install_admin_token
 from api.limits import BodyLimit
 from api.metrics import RequestTelemetry
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.include_router(metrics_router)
     for module in (health, tokens, networks, ports, batches, events, admin):
         app.include_router(module.router)
-    neutron.install(app)  # the Neutron v2.0 view: routes, NeutronError bodies
+    install_neutron(app)  # the Neutron v2.0 view: routes, NeutronError bodies
     docs.install(app)
     ui.install(app)
     _document_problem_schema(app)

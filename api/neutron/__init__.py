@@ -10,14 +10,5 @@
     errors.py       NeutronError bodies for everything under /v2.0 (problems translated at the edge)
     extensions.py   the extension descriptors served at /v2.0/extensions
     routes.py       the HTTP routes: /, /v2.0/, extensions, networks, ports
+    install.py      wiring the routes and error bodies into the application
 """
-
-from fastapi import FastAPI
-
-
-def install(app: FastAPI) -> None:
-    """Serve the v2.0 view on `app`: its routes and its error bodies."""
-    from api.neutron import errors, routes
-
-    app.include_router(routes.router)
-    errors.install(app)

@@ -5,7 +5,7 @@ mac_address, device_id, device_owner, tags, revision_number. Existing rows get "
 each existing port a fresh MAC (store/mac_addresses.py), before the column turns NOT NULL UNIQUE.
 
 Revision ID: 0004
-Revises: 0002 (the coordinator chains it after the other wave-2 heads)
+Revises: 0003
 Create Date: 2026-12-03 12:36:52.877114
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from store.mac_addresses import random_mac_address
 
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,11 @@
+"""Wiring the v2.0 view into the application."""
+
+from fastapi import FastAPI
+
+from api.neutron import errors, routes
+
+
+def install(app: FastAPI) -> None:
+    """Serve the v2.0 view on `app`: its routes and its error bodies."""
+    app.include_router(routes.router)
+    errors.install(app)
