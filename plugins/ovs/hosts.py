@@ -52,6 +52,7 @@ __all__ = [
     "host_files",
     "host_netns",
     "host_running",
+    "ovsdb_running",
     "running_hosts",
     "start_hosts",
     "stop_hosts",
@@ -157,6 +158,11 @@ def vswitchd_running(host: str, data_dir: Path | str) -> bool:
     """True when host H's ovs-vswitchd runs. OVSDB alone cannot tell: the columns vswitchd writes
     (link_state, ...) keep their last values after it died."""
     return _daemon_pid(host_files(host, data_dir).vswitchd_pid) is not None
+
+
+def ovsdb_running(host: str, data_dir: Path | str) -> bool:
+    """True when host H's ovsdb-server runs."""
+    return _daemon_pid(host_files(host, data_dir).ovsdb_pid) is not None
 
 
 def running_hosts(data_dir: Path | str) -> list[str]:
