@@ -33,6 +33,7 @@ from netprov.status import AdminState
 from plugins.base import LinkReport, PermanentPluginError, Plugin
 from plugins.ovs import link_truth
 from plugins.ovs.hosts import host_files, validate_host
+from plugins.ovs.restore import Repair, restore_host
 from plugins.ovs.settings import OvsSettings
 from plugins.ovs.switch import DEAD_VLAN, SwitchPort, VSwitch
 from plugins.plugin_store import LedgerEntry, PluginStore
@@ -247,20 +248,29 @@ class OvsPlugin(Plugin):
             vlan=binding.vlan if binding else self._network_vlan(request),
         )
 
-    def reconcile(self, host: str) -> list[Drift]:
-        """Make host H's switch match its bindings: bound interfaces of ACTIVE ports on their VLAN,
-        every other interface with an iface-id isolated. Returns what was changed (empty when nothing
-        had drifted). Run on H's agent, periodically and on events."""
+    def reconcile(self, host: str) -> list[Drift | Repair]:
+        """Make host H's switch match its bindings, in three steps: put back what the switch lost
+        (bridge, trunks, VM ports: restore.py); bound interfaces of ACTIVE ports on their VLAN,
+        every other interface with an iface-id isolated; then `reconcile_extras`. Returns what was
+        changed (empty when nothing had drifted). Run on H's agent, periodically and on events."""
         host = validate_host(host)
         switch = self.switch(host)
+        changed: list[Drift | Repair] = list(restore_host(switch))
         bindings = {binding.iface_id: binding for binding in self.bindings(host)}
-        changed = []
-        for port in switch.ports():
+        ports = switch.ports()
+        for port in ports:
             if port.iface_id is not None:
                 drift = self._converge(switch, port, bindings.get(port.iface_id))
                 if drift is not None:
                     changed.append(drift)
+        changed += self.reconcile_extras(switch, ports, bindings)
         return changed
+
+    def reconcile_extras(self, switch: VSwitch, ports: list[SwitchPort], bindings: dict[str, Binding]) -> list:
+        """Hook for what else a host enforces per interface, after the tags (QoS: re-apply each
+        bound port's policy the device lost or that was changed by hand). Returns the repairs,
+        each with a one-sentence str(). Nothing here yet."""
+        return []
 
     # --- introspection -----------------------------------------------------------------------------
 
