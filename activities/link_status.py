@@ -117,15 +117,7 @@ class LinkMonitorActivities:
     def mark_dead(self, dead: DeadHostsInput) -> int:
         """Ports on `dead.hosts` (with operations pending too: they wait for that agent) show link
         DOWN "agent on host H not running"; return how many ports were written."""
-        plugins = agent_plugins()
-        written = 0
-        for host in dead.hosts:
-            findings = [
-                LinkFinding(target, LinkStatus.DOWN.value, agent_not_running(host))
-                for target in host_targets(self.engine, host, plugins)
-            ]
-            written += len(record_findings(self.engine, findings, AgentState.DEAD))
-        return written
+        return mark_agents_dead(self.engine, dead.hosts)
 
     async def _pollers(self, host: str) -> HostPollers:
         request = DescribeTaskQueueRequest(
@@ -144,6 +136,21 @@ class LinkMonitorActivities:
             last_poll=max(polls) if polls else None,
             identities=sorted(p.identity for p in response.pollers),
         )
+
+
+def mark_agents_dead(engine: Engine, hosts: list[str]) -> int:
+    """Every port on `hosts` on plugins with agents: link DOWN "agent on host H not running",
+    AgentAlive False (changes only). Also what a supervisor calls the moment it sees an agent
+    die, before the monitor's next cycle would. Returns how many ports were written."""
+    plugins = agent_plugins()
+    written = 0
+    for host in hosts:
+        findings = [
+            LinkFinding(target, LinkStatus.DOWN.value, agent_not_running(host))
+            for target in host_targets(engine, host, plugins)
+        ]
+        written += len(record_findings(engine, findings, AgentState.DEAD))
+    return written
 
 
 class AgentLinkActivities:

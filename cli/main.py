@@ -51,7 +51,7 @@ app.command("watch")(watch)
 @app.command("health")
 @reports_errors
 def health(ctx: typer.Context, json_output: JsonOpt = False) -> None:
-    """The API's /healthz: its database and workflow engine."""
+    """The API's /healthz: its database and workflow engine (and, under `make run`, every process)."""
     cli = cli_context(ctx, json_output)
     with cli.client() as api:
         body = api.health()
@@ -59,6 +59,10 @@ def health(ctx: typer.Context, json_output: JsonOpt = False) -> None:
         print_json(body)
     else:
         typer.echo(f"status {body.status}: temporal {body.temporal}, database {body.database}")
+        for proc in body.processes or []:  # only under the dev stack's supervisor
+            exited = f", last exit: {proc.last_exit}" if proc.last_exit else ""
+            pid = f" pid {proc.pid}" if proc.pid else ""
+            typer.echo(f"  {proc.name:<16} {proc.state}{pid} since {proc.since}, {proc.restarts} restarts{exited}")
 
 
 def _mount_vm() -> None:

@@ -153,6 +153,11 @@ class TemporalDevServer:
         return self._proc.pid if self.running else None
 
     @property
+    def exit_code(self) -> int | None:
+        """The last process's exit code once it ended (negative: killed by that signal), else None."""
+        return None if self._proc is None else self._proc.poll()
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
