@@ -56,7 +56,7 @@ def health(ctx: typer.Context, json_output: JsonOpt = False) -> None:
     with cli.client() as api:
         body = api.health()
     if cli.json:
-        print_json(body)
+        print_json(body.model_dump(mode="json", exclude_none=True))  # the /healthz body as served
     else:
         typer.echo(f"status {body.status}: temporal {body.temporal}, database {body.database}")
         for proc in body.processes or []:  # only under the dev stack's supervisor
