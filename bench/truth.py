@@ -11,7 +11,9 @@ port against the matrix the API describes:
   that does not is a *false UP* (the worst lie);
 - a port DOWN (or UNKNOWN) whose VM reaches every VM of its network and none of another is a
   *false DOWN* (a cautious lie: e.g. a dead agent's switch still forwards);
-- anything else agrees.
+- anything else agrees. The links are read before and after the pings; a port whose status changed
+  in between is *in transition* (the pings saw both states), judged neither way, and not counted
+  as agreeing.
 
 Each fault is watched for at least `--observe` seconds (its effect may show late) and until a few
 samples in a row have every port UP and agreeing; it converged at the first sample of that final
@@ -47,6 +49,7 @@ from plugins.ovs.hosts import stop_hosts
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_S = 30.0
+TRANSITION = "transition"
 STABLE_SAMPLES = 3
 
 
@@ -127,6 +130,16 @@ def _reach(a: VmPort, b: VmPort) -> bool:
 
 
 def sample(fabric: Fabric, pool: ThreadPoolExecutor, since: float) -> Sample:
+    before, _ = _links(fabric)
+    pairs = list(combinations(fabric.vms, 2))
+    reached = dict(zip(((a.iface, b.iface) for a, b in pairs), pool.map(lambda p: _reach(*p), pairs)))
+    after, reasons = _links(fabric)
+    # A status that changed while the pings ran is judged neither way: the pings saw both.
+    links = {iface: status if after[iface] == status else TRANSITION for iface, status in before.items()}
+    return Sample(round(time.monotonic() - since, 2), links, judge(fabric.vms, links, reached), reasons)
+
+
+def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None]]:
     links, reasons = {}, {}
     for vm in fabric.vms:
         try:
@@ -134,9 +147,7 @@ def sample(fabric: Fabric, pool: ThreadPoolExecutor, since: float) -> Sample:
             links[vm.iface], reasons[vm.iface] = port["link_status"], port["link_status_string"]
         except Exception:  # noqa: BLE001 - an API that does not answer says nothing true
             links[vm.iface], reasons[vm.iface] = "NO ANSWER", None
-    pairs = list(combinations(fabric.vms, 2))
-    reached = dict(zip(((a.iface, b.iface) for a, b in pairs), pool.map(lambda p: _reach(*p), pairs)))
-    return Sample(round(time.monotonic() - since, 2), links, judge(fabric.vms, links, reached), reasons)
+    return links, reasons
 
 
 def judge(vms_: list[VmPort], links: dict[str, str], reached: dict[tuple[str, str], bool]) -> dict[str, str]:
@@ -147,6 +158,9 @@ def judge(vms_: list[VmPort], links: dict[str, str], reached: dict[tuple[str, st
 
     verdicts = {}
     for vm in vms_:
+        if links[vm.iface] == TRANSITION:
+            verdicts[vm.iface] = TRANSITION
+            continue
         others = [o for o in vms_ if o is not vm]
         leaks = any(reach(vm, o) for o in others if o.network != vm.network)
         if links[vm.iface] == "UP":
@@ -206,6 +220,7 @@ def summarize(rounds: list[Round], limit: float) -> dict:
         "false_up": verdicts.count("false_up"),
         "false_up_after_30s": false_up_late,
         "false_down": verdicts.count("false_down"),
+        "in_transition": verdicts.count(TRANSITION),
         "rounds_not_converged": not_converged,
         "rounds_over_30s": slow,
         "targets_met": not not_converged and not slow and false_up_late == 0,

@@ -56,9 +56,9 @@ _LINK_REASONS: tuple[tuple[str, str], ...] = (
     ("ovs-vswitchd not running", "SwitchNotRunning"),
     ("ovs-vswitchd on host", "SwitchNotRunning"),
     ("ovsdb-server on host", "SwitchNotRunning"),
-    ("switch on host", "SwitchNotForwarding"),
-    ("datapath", "DatapathNotForwarding"),
     ("not reachable", "SwitchUnreachable"),
+    ("switch on host", "SwitchNotForwarding"),  # after "not reachable": "Open vSwitch on host" contains it
+    ("datapath", "DatapathNotForwarding"),
     ("vlan tag", "VlanMismatch"),
     ("isolated", "PortIsolated"),
     ("link down", "LinkDown"),

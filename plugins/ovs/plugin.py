@@ -23,6 +23,7 @@ re-does nothing that a later request changed.
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from plugins.ovs.hosts import host_files, validate_host
 from plugins.ovs.restore import Repair, restore_host
 from plugins.ovs.settings import OvsSettings
 from plugins.ovs.switch import DEAD_VLAN, SwitchPort, VSwitch
+from plugins.ovs.switch_watch import SwitchWatch
 from plugins.plugin_store import LedgerEntry, PluginStore
 
 APPLY_PORT_STATE = "apply_port_state"
@@ -249,10 +251,9 @@ class OvsPlugin(Plugin):
         )
 
     def reconcile(self, host: str) -> list[Drift | Repair]:
-        """Make host H's switch match its bindings, in three steps: put back what the switch lost
-        (bridge, trunks, VM ports: restore.py); bound interfaces of ACTIVE ports on their VLAN,
-        every other interface with an iface-id isolated; then `reconcile_extras`. Returns what was
-        changed (empty when nothing had drifted). Run on H's agent, periodically and on events."""
+        """Make host H's switch match its bindings: put back what it lost (restore.py); bound
+        interfaces of ACTIVE ports on their VLAN, any other iface-id isolated; `reconcile_extras`.
+        Returns what was changed. Run on H's agent, periodically and when its switch changed."""
         host = validate_host(host)
         switch = self.switch(host)
         changed: list[Drift | Repair] = list(restore_host(switch))
@@ -267,10 +268,13 @@ class OvsPlugin(Plugin):
         return changed
 
     def reconcile_extras(self, switch: VSwitch, ports: list[SwitchPort], bindings: dict[str, Binding]) -> list:
-        """Hook for what else a host enforces per interface, after the tags (QoS: re-apply each
-        bound port's policy the device lost or that was changed by hand). Returns the repairs,
-        each with a one-sentence str(). Nothing here yet."""
+        """Hook for what else a host enforces per interface after the tags (QoS: re-apply a policy
+        lost or changed by hand); returns the repairs, each a one-sentence str(). None yet."""
         return []
+
+    def watch(self, host: str, changed: Callable[[], None]) -> Callable[[], None]:
+        """Call `changed()` soon after host H's switch changes (switch_watch.py)."""
+        return SwitchWatch(validate_host(host), self.data_dir, changed).start().stop
 
     # --- introspection -----------------------------------------------------------------------------
 
