@@ -76,6 +76,7 @@ async def _watch_switches(client, settings, host: str):
     trigger = CheckTrigger(client, settings)
     task = asyncio.create_task(trigger.run())
     stops = await asyncio.to_thread(start_watches, settings, host, trigger.changed)
+    trigger.changed()  # a (re)started agent is checked at once: its ports need not wait a cycle
 
     def stop() -> None:
         task.cancel()
