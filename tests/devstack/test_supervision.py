@@ -5,6 +5,9 @@ The Open vSwitch test runs the stack as the issue's user did (NETPROV_PLUGIN=ovs
 and needs root and OVS (skipped otherwise, failed under CI=true); the other one runs on the fake
 plugin anywhere."""
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,6 +79,10 @@ def test_killed_api_worker_and_temporal_come_back_and_sigterm_stops_all(fake_sta
     made = stack.http.post("/v1.1/tenants/sup/networks", json={"network": {"name": "after-worker"}},
                              headers={"Prefer": "wait=30"})  # fmt: skip
     assert made.status_code == 201, made.text  # the new worker provisions
+    shown = subprocess.run([str(Path(sys.executable).parent / "netprov"), "health"], capture_output=True, text=True,
+                           env={**os.environ, "NETPROV_API_URL": stack.url}, timeout=30)  # fmt: skip
+    worker_line = next(line for line in shown.stdout.splitlines() if line.strip().startswith("worker"))
+    assert "running" in worker_line and "1 restarts" in worker_line and "killed by SIGKILL" in worker_line, shown
 
     old = stack.kill("api")
     _restarted(stack, "api", old)
