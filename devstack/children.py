@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.temporal_server import die_with_parent_preexec, log_tail
+from devstack.temporal_server import log_tail
+from netprov.child_processes import die_with_parent_preexec
 
 STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
 

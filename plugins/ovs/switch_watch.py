@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from netprov.child_processes import die_with_parent_preexec
 from plugins.ovs import linux
 from plugins.ovs.hosts import host_files, ovsdb_running, vswitchd_running
 
@@ -73,9 +74,11 @@ class SwitchWatch:
 
     @staticmethod
     def _spawn(argv: list[str]) -> subprocess.Popen[str]:
+        # Ends with the watch's thread (or a SIGKILLed agent): a monitor left behind would only
+        # notice when writing its next update.
         return subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
-            env=linux.command_env(),
+            env=linux.command_env(), preexec_fn=die_with_parent_preexec(),
         )  # fmt: skip
 
     def _end_monitors(self) -> None:
