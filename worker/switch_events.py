@@ -51,7 +51,11 @@ def start_watches(settings: Settings, host: str, changed: Callable[[], None]) ->
     plugins = PluginSet(settings)
     stops = []
     for name in agent_plugins():
-        stop = plugins.get(name).watch(host, changed)
+        try:
+            stop = plugins.get(name).watch(host, changed)
+        except Exception as error:  # noqa: BLE001 - no watch only means no early checks
+            log.warning("plugin %s cannot watch host %s: %s", name, host, error)
+            continue
         if stop is not None:
             stops.append(stop)
     return stops
