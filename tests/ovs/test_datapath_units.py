@@ -41,3 +41,51 @@ def test_what_is_missing_wrong_or_extra_is_said():
     alone = Reach(port="tapb", mac=None, vlan=101, access=frozenset(), trunks=frozenset({"tr-h2"}))
     assert "to port tapc, not of its network" in judge(alone, _trace("push_vlan(vid=101,pcp=0),2,pop_vlan,3"), PORTS, "br-int")
     assert "cannot follow" in judge(REACH, _trace("recirc(0x1)"), PORTS, "br-int")
+
+
+def test_unixctl_reads_answers_written_back_to_back_and_split(tmp_path):
+    import json
+    import socket
+    import threading
+
+    from plugins.ovs.unixctl import Unixctl, UnixctlCommandError, UnixctlUnavailable
+
+    path = str(tmp_path / "ctl")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(1)
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        decoder, buffer, ids = json.JSONDecoder(), "", []
+        while len(ids) < 3:
+            buffer += conn.recv(4096).decode()
+            while buffer:
+                try:
+                    message, end = decoder.raw_decode(buffer)
+                except json.JSONDecodeError:
+                    break
+                ids.append(message["id"])
+                buffer = buffer[end:]
+        answers = (
+            json.dumps({"id": ids[0], "result": "one", "error": None})
+            + json.dumps({"id": ids[1], "error": "no such port"})
+            + json.dumps({"id": ids[2], "result": "three " * 5000, "error": None})
+        ).encode()
+        conn.sendall(answers[:10])
+        conn.sendall(answers[10:])
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with Unixctl(path, timeout=5) as ctl:
+        one, bad, three = ctl.call_many([("a", []), ("b", ["x"]), ("c", [])])
+    thread.join(5)
+    server.close()
+
+    assert one == "one" and isinstance(bad, UnixctlCommandError) and three.startswith("three three")
+    try:
+        with Unixctl(tmp_path / "nothing", timeout=1):
+            raise AssertionError("connected to nothing")
+    except UnixctlUnavailable as error:
+        assert "cannot connect" in str(error)
