@@ -11,7 +11,8 @@ port against the matrix the API describes:
   that does not is a *false UP* (the worst lie);
 - a port DOWN (or UNKNOWN) whose VM reaches every VM of its network and none of another is a
   *false DOWN* (a cautious lie: e.g. a dead agent's switch still forwards);
-- anything else agrees. The links are read before and after the pings; a port whose status changed
+- anything else agrees. The links are read before and after the pings; a port whose status (or its
+  LinkUp condition's last_transition_time) changed
   in between is *in transition* (the pings saw both states), judged neither way, and not counted
   as agreeing.
 
@@ -135,7 +136,7 @@ def sample(fabric: Fabric, pool: ThreadPoolExecutor, since: float) -> Sample:
     reached = dict(zip(((a.iface, b.iface) for a, b in pairs), pool.map(lambda p: _reach(*p), pairs)))
     after, reasons = _links(fabric)
     # A status that changed while the pings ran is judged neither way: the pings saw both.
-    links = {iface: status if after[iface] == status else TRANSITION for iface, status in before.items()}
+    links = {iface: status.partition("@")[0] if after[iface] == status else TRANSITION for iface, status in before.items()}
     return Sample(round(time.monotonic() - since, 2), links, judge(fabric.vms, links, reached), reasons)
 
 
@@ -144,7 +145,10 @@ def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None]]:
     for vm in fabric.vms:
         try:
             port = fabric.stack.http.get(vm.port_path, timeout=10).json()["port"]
-            links[vm.iface], reasons[vm.iface] = port["link_status"], port["link_status_string"]
+            link_up = next((c for c in port.get("conditions") or [] if c.get("type") == "LinkUp"), {})
+            # The status and when it last changed: a DOWN and back between two reads still shows.
+            links[vm.iface] = f"{port['link_status']}@{link_up.get('last_transition_time')}"
+            reasons[vm.iface] = port["link_status_string"]
         except Exception:  # noqa: BLE001 - an API that does not answer says nothing true
             links[vm.iface], reasons[vm.iface] = "NO ANSWER", None
     return links, reasons

@@ -30,7 +30,7 @@ _TABLES = (
 
 
 class SwitchWatch:
-    def __init__(self, host: str, data_dir: Path | str, changed: Callable[[], None], *, poll_s: float = 0.5) -> None:
+    def __init__(self, host: str, data_dir: Path | str, changed: Callable[[], None], *, poll_s: float = 0.25) -> None:
         self.host = host
         self.data_dir = Path(data_dir)
         self.changed = changed
@@ -107,9 +107,19 @@ class SwitchWatch:
                 other.terminate()
 
     def _daemons(self) -> None:
-        seen = (ovsdb_running(self.host, self.data_dir), vswitchd_running(self.host, self.data_dir))
+        seen = self._daemon_state()
         while not self._stop.wait(self.poll_s):
-            now = (ovsdb_running(self.host, self.data_dir), vswitchd_running(self.host, self.data_dir))
+            now = self._daemon_state()
             if now != seen:
                 seen = now
                 self.changed()
+
+    def _daemon_state(self) -> tuple[bool, bool, int | None]:
+        """Both daemons' liveness, and which ovs-vswitchd: one restarted between two polls has
+        another pid (its datapath was down meanwhile, and was re-created)."""
+        files = host_files(self.host, self.data_dir)
+        return (
+            ovsdb_running(self.host, self.data_dir),
+            vswitchd_running(self.host, self.data_dir),
+            linux.read_pidfile(files.vswitchd_pid),
+        )
