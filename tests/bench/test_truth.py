@@ -4,10 +4,13 @@ and Open vSwitch (skipped otherwise, failed under CI=true)."""
 
 import json
 
+import pytest
 from bench_process import run_bench
 from ovs_lab import require_ovs
 
 from bench.truth_faults import FAULTS
+
+pytestmark = [pytest.mark.ovs, pytest.mark.chaos]
 
 
 def test_every_fault_converges_to_the_truth_without_a_human(tmp_path):

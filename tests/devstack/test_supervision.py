@@ -66,6 +66,7 @@ def ovs_stack() -> Iterator[DevStack]:
         assert code == 0, stack.output()
 
 
+@pytest.mark.chaos
 def test_killed_api_worker_and_temporal_come_back_and_sigterm_stops_all(fake_stack: DevStack):
     stack = fake_stack
     names = {p["name"] for p in stack.health()["processes"]}
@@ -101,6 +102,7 @@ def test_killed_api_worker_and_temporal_come_back_and_sigterm_stops_all(fake_sta
         assert not linux.process_alive(pid)
 
 
+@pytest.mark.ovs
 def test_a_killed_agent_shows_on_its_ports_comes_back_and_the_api_never_stops(ovs_stack: DevStack):
     stack = ovs_stack
     assert {p["name"] for p in stack.health()["processes"]} >= {"agent t1", "agent t2", "switch t1", "switch t2"}
