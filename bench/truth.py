@@ -60,6 +60,7 @@ class Sample:
     links: dict[str, str]
     verdicts: dict[str, str]  # iface -> agree / false_up / false_down
     reasons: dict[str, str | None] = field(default_factory=dict)  # iface -> link_status_string
+    why: dict[str, str] = field(default_factory=dict)  # iface -> the pings that contradict its status
 
     @property
     def converged(self) -> bool:
@@ -137,7 +138,8 @@ def sample(fabric: Fabric, pool: ThreadPoolExecutor, since: float) -> Sample:
     after, reasons = _links(fabric)
     # A status that changed while the pings ran is judged neither way: the pings saw both.
     links = {iface: status.partition("@")[0] if after[iface] == status else TRANSITION for iface, status in before.items()}
-    return Sample(round(time.monotonic() - since, 2), links, judge(fabric.vms, links, reached), reasons)
+    verdicts, why = judge(fabric.vms, links, reached)
+    return Sample(round(time.monotonic() - since, 2), links, verdicts, reasons, why)
 
 
 def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None]]:
@@ -154,26 +156,30 @@ def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None]]:
     return links, reasons
 
 
-def judge(vms_: list[VmPort], links: dict[str, str], reached: dict[tuple[str, str], bool]) -> dict[str, str]:
-    """Each VM's verdict (see the module docstring) from the API's links and the pings."""
+def judge(vms_: list[VmPort], links: dict[str, str], reached: dict[tuple[str, str], bool]) -> tuple[dict, dict]:
+    """Each VM's verdict (see the module docstring) from the API's links and the pings, and for each
+    lie the pings that contradict it."""
 
     def reach(a: VmPort, b: VmPort) -> bool:
         return reached.get((a.iface, b.iface), reached.get((b.iface, a.iface), False))
 
-    verdicts = {}
+    verdicts, why = {}, {}
     for vm in vms_:
         if links[vm.iface] == TRANSITION:
             verdicts[vm.iface] = TRANSITION
             continue
         others = [o for o in vms_ if o is not vm]
-        leaks = any(reach(vm, o) for o in others if o.network != vm.network)
+        leaks = [f"reaches {o.iface} of {o.network}" for o in others if o.network != vm.network and reach(vm, o)]
         if links[vm.iface] == "UP":
-            missing = any(not reach(vm, o) for o in others if o.network == vm.network and links[o.iface] == "UP")
+            missing = [f"cannot reach {o.iface}" for o in others
+                       if o.network == vm.network and links[o.iface] == "UP" and not reach(vm, o)]  # fmt: skip
             verdicts[vm.iface] = "false_up" if missing or leaks else "agree"
+            if missing or leaks:
+                why[vm.iface] = ", ".join(missing + leaks)
         else:
             whole = all(reach(vm, o) for o in others if o.network == vm.network)
             verdicts[vm.iface] = "false_down" if whole and not leaks else "agree"
-    return verdicts
+    return verdicts, why
 
 
 def observe(fabric: Fabric, pool: ThreadPoolExecutor, record: Round, since: float, args: argparse.Namespace) -> None:
@@ -289,7 +295,8 @@ def run(args: argparse.Namespace) -> int:
                  "false_up": r.count("false_up"), "false_up_after_30s": r.false_up_late,
                  "false_down": r.count("false_down"),
                  "lies": [{"at": s.at, "verdicts": {k: v for k, v in s.verdicts.items() if v != "agree"},
-                           "reasons": {k: s.reasons.get(k) for k, v in s.verdicts.items() if v != "agree"}}
+                           "reasons": {k: s.reasons.get(k) for k, v in s.verdicts.items() if v != "agree"},
+                           "why": s.why}
                           for s in r.samples if any(v != "agree" for v in s.verdicts.values())]}  # fmt: skip
                 for r in rounds
             ],
