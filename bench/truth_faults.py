@@ -72,20 +72,25 @@ def restart_vswitchd(fabric: Fabric, rnd: random.Random) -> str:
     return f"SIGTERM ovs-vswitchd of host {host} (pid {pid})"
 
 
-def retag(fabric: Fabric, rnd: random.Random) -> str:
-    vm = rnd.choice(fabric.vms)
-    tap = fabric.tap(vm)
-    if tap is None:
-        return f"{vm.iface} has no bridge port to retag"
+def _on_a_port(change: Callable[[Fabric, VmPort, str], str]) -> Callable[[Fabric, random.Random], str]:
+    """A fault done by hand to the bridge port of a random VM."""
+
+    def fault(fabric: Fabric, rnd: random.Random) -> str:
+        vm = rnd.choice(fabric.vms)
+        tap = fabric.tap(vm)
+        return f"{vm.iface} has no bridge port on host {vm.host}" if tap is None else change(fabric, vm, tap)
+
+    return fault
+
+
+@_on_a_port
+def retag(fabric: Fabric, vm: VmPort, tap: str) -> str:
     fabric.switch(vm.host).set_tag(tap, UNUSED_VLAN)
     return f"VLAN tag of {vm.iface} on host {vm.host} set to {UNUSED_VLAN} by hand"
 
 
-def remove_interface(fabric: Fabric, rnd: random.Random) -> str:
-    vm = rnd.choice(fabric.vms)
-    tap = fabric.tap(vm)
-    if tap is None:
-        return f"{vm.iface} has no bridge port to remove"
+@_on_a_port
+def remove_interface(fabric: Fabric, vm: VmPort, tap: str) -> str:
     fabric.switch(vm.host).vsctl("--if-exists", "del-port", BRIDGE, tap)
     return f"port {tap} of {vm.iface} removed from {BRIDGE} of host {vm.host}"
 

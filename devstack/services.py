@@ -42,6 +42,7 @@ def switch_services(hosts: Sequence[str], data_dir: Path) -> list[Service]:
     distribution's units would be. A restart starts only what is missing and keeps conf.db, so the
     switch comes back with its configuration; the host's agent puts back anything it lost."""
     hosts_module = importlib.import_module("plugins.ovs.hosts")
+    linux = importlib.import_module("plugins.ovs.linux")
 
     def service(host: str) -> Service:
         files = hosts_module.host_files(host, data_dir)
@@ -49,7 +50,7 @@ def switch_services(hosts: Sequence[str], data_dir: Path) -> list[Service]:
             name=f"switch {host}",
             start=lambda: hosts_module.start_hosts(list(hosts), data_dir),
             alive=lambda: hosts_module.host_running(host, data_dir),
-            pid=lambda: _read_pid(files.vswitchd_pid),
+            pid=lambda: linux.read_pidfile(files.vswitchd_pid),
             exit_detail=lambda: (
                 "ovs-vswitchd not running" if not hosts_module.vswitchd_running(host, data_dir) else "ovsdb-server not running"
             ),
@@ -71,10 +72,3 @@ def agent_death_notice(settings: Settings, host: str) -> Callable[[], None]:
 
     return notice
 
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
