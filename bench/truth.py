@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import signal
 import statistics
 import sys
@@ -93,6 +94,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a fault may take to converge (default 60)")
     parser.add_argument("--observe", type=float, default=15.0, help="seconds each fault is watched at least (default 15)")
     parser.add_argument("--monitor-interval", type=float, default=2.0, help="NETPROV_LINK_MONITOR_INTERVAL_S (default 2)")
+    parser.add_argument("--keep", action="store_true", help="keep the run's data dir and logs")
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default bench/results/truth-<time>.json)")
     args = parser.parse_args(argv)
     args.faults = [f for f in args.faults.split(",") if f]
@@ -312,6 +314,10 @@ def run(args: argparse.Namespace) -> int:
         for vm in vms.list_vms(data_dir):
             vms.delete_vm(vm.iface_id, data_dir)
         stop_hosts(args.hosts, data_dir)
+        if args.keep:
+            print(f"bench.truth: data dir and logs kept in {data_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ and needs root and OVS (skipped otherwise, failed under CI=true); the other one 
 plugin anywhere."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -63,7 +64,9 @@ def ovs_stack() -> Iterator[DevStack]:
         for vm in vms.list_vms(data_dir):
             vms.delete_vm(vm.iface_id, data_dir)
         stop_hosts(HOSTS, data_dir)
-        assert code == 0, stack.output()
+        output = stack.output()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        assert code == 0, output
 
 
 @pytest.mark.chaos
