@@ -61,7 +61,11 @@ class SwitchWatch:
             if not ovsdb_running(self.host, self.data_dir):
                 self._stop.wait(self.poll_s)
                 continue
-            self._procs = [self._spawn([*argv, table, columns]) for table, columns in zip(_TABLES[::2], _TABLES[1::2])]
+            try:
+                self._procs = [self._spawn([*argv, table, columns]) for table, columns in zip(_TABLES[::2], _TABLES[1::2])]
+            except OSError:  # no ovsdb-client here: the pid watch and the periodic check remain
+                self._end_monitors()
+                return
             readers = [threading.Thread(target=self._read, args=(proc,), daemon=True) for proc in self._procs]
             for reader in readers:
                 reader.start()
