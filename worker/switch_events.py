@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 
 from netprov.settings import Settings
 from plugins.registry import PluginSet, agent_plugins
-from workflows.link_monitor import link_monitor_id
+from netprov.naming import link_monitor_id
 
 log = logging.getLogger("netprov.worker")
 
