@@ -15,7 +15,9 @@ Agent of host H (`python -m worker --host H`, check queue `netprov-checks-H`):
   then `reconcile(H)` of each plugin that has one (drift repaired: a VLAN tag changed by hand is put
   back; an interface that appeared since it was plugged gets its tag); and when it repaired
   anything, the link status once more. So drift shows on its ports (DOWN, then UP once repaired)
-  instead of being repaired unseen.
+  instead of being repaired unseen. QoS is read back the same way (`qos_status_many`, ports a policy
+  applies to, before and after reconcile): a limit removed by hand shows in qos_status (ERROR, with
+  the reason, and its `port.qos_status` event), then AVAILABLE once it is put back.
 
 Only plugins with host-bound steps have agents (plugins.registry.needs_agent): the sim plugins
 (fake, ovs-sim, qbh-sim) have none, so their ports are never checked here nor marked "agent not
@@ -48,6 +50,7 @@ from netprov.status import AttachmentStatus, LinkStatus
 from plugins.base import PluginError
 from plugins.registry import PluginSet, agent_plugins, needs_agent
 from store.links import LinkFinding, LinkTarget, attachment_hosts, host_targets, record_findings
+from store.qos_status import QosFinding, record_qos_findings
 
 log = logging.getLogger("netprov.link_monitor")
 
@@ -142,6 +145,7 @@ class AgentLinkActivities:
         # The links as the device is now, drift included, then the repair: a port that drifted shows
         # DOWN (in its conditions and status events) rather than having been UP throughout.
         self._record_links(targets, result)
+        self._record_qos(targets, result)
         for name in sorted(reconciled):
             try:
                 drifts = self.plugins.get(name).reconcile(host)
@@ -153,7 +157,9 @@ class AgentLinkActivities:
                 log.info("drift repaired: %s", drift, extra={"host": host, "plugin": name})
                 result.repaired.append(str(drift))
         if result.repaired:  # read again: the rows just written are newer than `targets`
-            self._record_links(host_targets(self.engine, host, plugin_names), result)
+            targets = host_targets(self.engine, host, plugin_names)
+            self._record_links(targets, result)
+            self._record_qos(targets, result)
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -176,6 +182,24 @@ class AgentLinkActivities:
         result.checked = len(findings)
         result.up = sum(1 for f in findings if f.link_status == LinkStatus.UP)
         result.written += len(record_findings(self.engine, findings, AgentState.ALIVE))
+
+
+    def _record_qos(self, targets: list[LinkTarget], result: HostCheckResult) -> None:
+        """Read back the QoS of the settled ports a policy applies to and record it (changes only)."""
+        by_plugin: dict[str, list[LinkTarget]] = {}
+        for t in targets:
+            if t.port.qos_status is not None and not t.pending and t.network_available and t.port.attachment_status == AttachmentStatus.AVAILABLE:
+                by_plugin.setdefault(t.plugin, []).append(t)
+        findings: list[QosFinding] = []
+        for name, group in by_plugin.items():
+            try:
+                # qos None: each port compared with what its plugin last applied to it.
+                reports = self.plugins.get(name).qos_status_many([_request(t) for t in group])
+            except PluginError as error:
+                result.errors.append(f"QoS read-back of plugin {name} on host {self.host}: {error}")
+                continue
+            findings += [QosFinding(t.port, r.status.value, r.reason) for t, r in zip(group, reports)]
+        record_qos_findings(self.engine, findings)
 
 
 def _request(target: LinkTarget) -> PluginRequest:

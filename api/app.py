@@ -16,7 +16,7 @@ from api.metrics import RequestTelemetry
 from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
 from api.problems import install_problem_handlers
-from api.routes import admin, batches, docs, events, health, networks, ports, tokens, ui
+from api.routes import admin, batches, docs, events, health, networks, ports, qos_policies, tokens, ui
 from api.tracing import instrument
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.add_middleware(RequestTelemetry)  # outermost but tracing's: counts every answer, 413s included
     instrument(app)
     app.include_router(metrics_router)
-    for module in (health, tokens, networks, ports, batches, events, admin):
+    for module in (health, tokens, networks, ports, qos_policies, batches, events, admin):
         app.include_router(module.router)
     install_neutron(app)  # the Neutron v2.0 view: routes, NeutronError bodies
     docs.install(app)

@@ -6,8 +6,9 @@ from api.writes.ports import PORT, check_writable
 from netprov.conditions import being_plugged, waiting_for_network
 from netprov.operations import OpKind
 from netprov.resources import AttachmentPut
+from api.writes import port_qos
 from netprov.status import NetworkStatus
-from store import attachments, networks
+from store import attachments, networks, qos_policies
 from store.effective import effective_status
 from store.operations import accept
 from store.tables import PortRow
@@ -26,6 +27,9 @@ async def attach(writer: Writer, *, port: PortRow, attachment: AttachmentPut) ->
     network = networks.get(writer.session, network_id=port.network_id)
     ready = network is not None and effective_status(network)[0] == NetworkStatus.AVAILABLE
     waiting_on = being_plugged(iface_id, host) if ready else waiting_for_network(port.network_id)
+    # The policy that applies is put on the interface once it is plugged.
+    own = qos_policies.get(writer.session, policy_id=port.qos_policy_id) if port.qos_policy_id else None
+    qos = port_qos.effective_spec(writer.session, own, network)
 
     def claim(session) -> Accepted:
         try:
@@ -35,7 +39,11 @@ async def attach(writer: Writer, *, port: PortRow, attachment: AttachmentPut) ->
         if not claimed:
             raise AlreadyAttached(f"Port {port.id} got another attachment or is being deleted.")
         op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.ATTACH,
-                    progress=f"plugging interface {iface_id} on host {host}", iface_id=iface_id, host=host)  # fmt: skip
+                    progress=f"plugging interface {iface_id} on host {host}", iface_id=iface_id, host=host, qos=qos)  # fmt: skip
+        if qos is not None:
+            qos_policies.mark_qos_pending(session, port_ids=[port.id],
+                                          reason=f"waiting for interface {iface_id} to be plugged on host {host}")  # fmt: skip
+        # The op is voided on undo: once the VOID is applied the port's QoS shows as before.
         return Accepted([op], lambda cleanup: attachments.undo_claim(cleanup, port_id=port.id, iface_id=iface_id))
 
     written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
