@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # API's concurrent attachment writes 2-5 times (p99), hence off by default.
     local_steps: bool = False
 
+    # Writes one API process hands to the engine at once (api/admission.py); one more answers 429 with
+    # Retry-After. bench/ (open loop at 1.5x capacity): enough to keep the engine busy, few enough that an
+    # ack waits well under a second.
+    max_writes_in_flight: int = Field(32, ge=1)
+
     # Batches: items per chunk activity, chunks in flight per plugin (and per host for attachments),
     # and plugin calls in flight within one chunk for plugins without a bulk path.
     batch_chunk_size: int = Field(200, ge=1, le=5000)
