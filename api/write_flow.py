@@ -181,7 +181,7 @@ async def write(
     from `claim` roll the transaction back and propagate."""
     session = writer.session
     engine = writer.engine
-    with admission.write_slot(writer.settings):
+    with admission.write_slot(writer.settings, writer.prefs.received_at):
         await require_engine(writer.gateway, session)
         accepted = await in_writer(engine, _claim_and_commit, session, claim)
         if accepted is None:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import httpx
 
-from bench import baselines
+from bench import baselines, lag_baseline
 from bench.arrivals import lag_buckets, lag_summary, paced
 from bench.bare_workflow import TASK_QUEUE, BenchNoopWorkflow
 from bench.batch import measure_batch
@@ -226,6 +226,7 @@ async def _open_loop(ctx: BenchContext, spread: Spread, offered: float, size: Op
     pids = {n: p for n, p in ctx.stack.pids().items() if p}
     lag_before, cpu_before = await lag_buckets(ctx.stack.api_urls), _cpu(pids)
     readers = asyncio.create_task(_readers(spread, reads, stop))
+    machine_lag = asyncio.create_task(lag_baseline.beside(size.open_seconds))
     watcher = asyncio.create_task(clock.until(None, size.open_seconds + size.settle_timeout, stop))
 
     async def one(_i: int) -> tuple[float, httpx.Response]:
@@ -247,10 +248,12 @@ async def _open_loop(ctx: BenchContext, spread: Spread, offered: float, size: Op
         statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
     return {
         "sent": len(sent), "statuses": statuses, "connection_errors": len(sent) - len(answered),
+        "connection_error_types": _count(type(o).__name__ for _, o in sent if not isinstance(o, tuple)),
         "ack": summary_ms([o[0] for _, o in answered if o[1].status_code == 202]),
         "post_to_settled": summary_ms([clock.settled_at[p] - at for p, at in posted.items() if p in clock.settled_at]),
         "not_settled": len(set(posted) - clock.settled_at.keys()),
-        "reads": read_figures, "event_loop_lag": lag, "cpu_ms_per_port": cpu,
+        "reads": read_figures, "event_loop_lag": lag, "machine_lag_idle_process": await machine_lag,
+        "cpu_ms_per_port": cpu,
     }
 
 
@@ -278,6 +281,7 @@ async def _overload(ctx: BenchContext, spread: Spread, offered: float, size: Ope
     return {
         "offered_per_s": offered, "sent": len(sent), "statuses": statuses,
         "connection_errors": len(sent) - len(answered),
+        "connection_error_types": _count(type(o).__name__ for _, o in sent if not isinstance(o, tuple)),
         "only_2xx_429_503": allowed and len(answered) == len(sent), "429_503_without_retry_after": without_retry_after,
         "ack_all_answers": summary_ms([t for t, _ in answered]),
         "ack_2xx": summary_ms([t for t, r in answered if 200 <= r.status_code < 300]),
