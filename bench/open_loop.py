@@ -163,6 +163,12 @@ async def _post_port(spread: Spread, network_id: str, retry_429: bool = False) -
         await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
 
 
+async def _timed_post(spread: Spread, network_id: str) -> tuple[float, httpx.Response]:
+    started = time.perf_counter()
+    response = await _post_port(spread, network_id)
+    return time.perf_counter() - started, response
+
+
 async def _capacity(ctx: BenchContext, spread: Spread, size: OpenLoopSize) -> dict:
     network_id = await _settled_network(spread, ctx.watch, "bench-capacity")
     clock, ids = SettleClock(ctx.watch, network_id), set()
@@ -231,12 +237,7 @@ async def _open_loop(ctx: BenchContext, spread: Spread, offered: float, size: Op
     machine_lag = asyncio.create_task(lag_baseline.beside(size.open_seconds))
     watcher = asyncio.create_task(clock.until(None, size.open_seconds + size.settle_timeout, stop))
 
-    async def one(_i: int) -> tuple[float, httpx.Response]:
-        started = time.perf_counter()
-        response = await _post_port(spread, network_id)
-        return time.perf_counter() - started, response
-
-    sent = await paced(offered, size.open_seconds, one)
+    sent = await paced(offered, size.open_seconds, lambda _i: _timed_post(spread, network_id))
     stop.set()
     read_figures = await readers
     lag = lag_summary(lag_before, await lag_buckets(ctx.stack.api_urls))
@@ -245,9 +246,7 @@ async def _open_loop(ctx: BenchContext, spread: Spread, offered: float, size: Op
     posted = {o[1].json()["port"]["id"]: at for at, o in answered if o[1].status_code == 202}
     await clock.until(set(posted), size.settle_timeout)
     cpu = _cpu_ms_per(cpu_before, _cpu(pids), len(posted))
-    statuses: dict[str, int] = {}
-    for _, (_, response) in answered:
-        statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+    statuses = _count(str(response.status_code) for _, (_, response) in answered)
     return {
         "sent": len(sent), "statuses": statuses, "connection_errors": len(sent) - len(answered),
         "connection_error_types": _count(type(o).__name__ for _, o in sent if not isinstance(o, tuple)),
@@ -263,19 +262,10 @@ async def _overload(ctx: BenchContext, spread: Spread, offered: float, size: Ope
     network_id = await _settled_network(spread, ctx.watch, "bench-overload")
     clock = SettleClock(ctx.watch, network_id)
 
-    async def one(_i: int) -> tuple[float, httpx.Response]:
-        started = time.perf_counter()
-        response = await _post_port(spread, network_id)
-        return time.perf_counter() - started, response
-
-    sent = await paced(offered, size.overload_seconds, one)
+    sent = await paced(offered, size.overload_seconds, lambda _i: _timed_post(spread, network_id))
     answered = [o for _, o in sent if isinstance(o, tuple)]
-    statuses: dict[str, int] = {}
-    without_retry_after = 0
-    for _, response in answered:
-        statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
-        if response.status_code in (429, 503) and "retry-after" not in response.headers:
-            without_retry_after += 1
+    statuses = _count(str(response.status_code) for _, response in answered)
+    without_retry_after = sum(r.status_code in (429, 503) and "retry-after" not in r.headers for _, r in answered)
     accepted = {r.json()["port"]["id"] for _, r in answered if 200 <= r.status_code < 300}
     drain_started = time.perf_counter()
     await clock.until(accepted, size.settle_timeout)
