@@ -17,7 +17,8 @@ from bench.probes import alive
 from bench.report import TARGETS, judge
 from bench.stats import percentile, summary_ms
 
-SMOKE_TIMEOUT = 55
+# About 35 s on a quiet machine; 57 s was measured at load average 13 on 2 cores (the stack alone took 13 s to start).
+SMOKE_TIMEOUT = 90
 
 
 def test_percentiles_interpolate_between_ranks():
