@@ -31,8 +31,11 @@ migration: $(VENV)/.installed
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
 	$(PY) -m store.schema revision -m "$(m)"
 
+# Issue 17's open-loop run against bare Temporal (bench/open_loop.py); DB=postgresql for a scratch PostgreSQL
+# database, SCALE_OUT=1 for two APIs and two workers. `python -m bench` alone is the wave-1 run (issue 8).
+DB ?= sqlite
 bench: $(VENV)/.installed
-	$(PY) -m bench
+	$(PY) -m bench --open-loop --db $(DB) $(if $(SCALE_OUT),--scale-out)
 
 clean:
 	rm -rf .data

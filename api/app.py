@@ -12,6 +12,7 @@ from temporalio.client import Client
 from api.neutron.install import install as install_neutron
 from api.auth import install_admin_token
 from api.limits import BodyLimit
+from api.loop_lag import probe_forever
 from api.metrics import RequestTelemetry
 from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
@@ -43,9 +44,11 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
             await gateway.client()
         except EngineUnavailable as error:
             log.warning("workflow engine unreachable at start (%s); writes answer 503 until it is back", error)
-        task = asyncio.create_task(sweep_forever(engine, gateway)) if sweeper else None
+        tasks = [asyncio.create_task(probe_forever())]
+        if sweeper:
+            tasks.append(asyncio.create_task(sweep_forever(engine, gateway)))
         yield
-        if task:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -6,13 +6,14 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from api.db_threads import in_writer
 from netprov.naming import (
     SA_RESOURCE_TYPE,
     SA_STATUS,
@@ -31,6 +32,7 @@ from netprov.temporal_connection import connect, ensure_search_attributes
 from netprov.workflow_io import Attachment, NetworkWorkflowInput, PluginPlan, PortWorkflowInput, WaitApplied
 from plugins.registry import plugin_class
 from store.batches import held_by_batch, held_by_batches
+from store.operations import mark_delivered
 from store.tables import NetworkRow, OperationRow, PortRow
 
 log = logging.getLogger("netprov.api")
@@ -277,9 +279,7 @@ class WorkflowGateway:
         await asyncio.sleep(MARK_DELIVERED_DELAY)
         op_ids, self._to_mark = list(self._to_mark), set()
         try:
-            with Session(self.engine) as session:
-                session.execute(update(OperationRow).where(OperationRow.op_id.in_(op_ids)).values(delivered=True))
-                session.commit()
+            await in_writer(self.engine, mark_delivered, self.engine, op_ids)
         except Exception:  # noqa: BLE001 - left undelivered, the sweeper hands them over again
             log.warning("could not mark %d delivered operations; the outbox sweeper will redeliver them", len(op_ids), exc_info=True)
 

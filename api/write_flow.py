@@ -22,6 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from api import admission
+from api.db_threads import in_writer
 from api.deps import GatewayDep, Preferences, PreferencesDep, SessionDep, SettingsDep, strict_handling
 from api.problems import ServiceUnavailable
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
@@ -66,11 +68,15 @@ async def deliver(
             if await gateway.deliver(op):
                 delivered.append(op.op_id)
     except EngineUnavailable as error:
-        if delivered:
-            mark_delivered(engine, delivered)
-        undo()
-        # Subscribers to GET .../events saw the write accepted: show them it was undone.
-        events.resync(engine, resources)
+
+        def take_back() -> None:
+            if delivered:
+                mark_delivered(engine, delivered)
+            undo()
+            # Subscribers to GET .../events saw the write accepted: show them it was undone.
+            events.resync(engine, resources)
+
+        await in_writer(engine, take_back)
         raise engine_down(error) from error
     if delivered:
         gateway.mark_delivered_soon(delivered)
@@ -174,28 +180,37 @@ async def write(
     when `claim` found nothing to claim (it changed meanwhile; nothing was written). Exceptions
     from `claim` roll the transaction back and propagate."""
     session = writer.session
-    await require_engine(writer.gateway, session)
+    engine = writer.engine
+    with admission.write_slot(writer.settings, writer.prefs.received_at):
+        await require_engine(writer.gateway, session)
+        accepted = await in_writer(engine, _claim_and_commit, session, claim)
+        if accepted is None:
+            return None
+
+        def undo() -> None:
+            with Session(engine) as cleanup:
+                accepted.undo(cleanup)
+                cleanup.commit()
+            for op in accepted.ops:
+                void(engine, op.op_id)
+
+        await deliver(writer.gateway, engine, list(accepted.ops), undo)
+    applied = await wait_applied(writer.gateway, engine, resource_type, resource_id, accepted.ops[0].seq, writer.prefs)
+    return Written(reread(engine, resource_type, resource_id), applied=applied, claimed=accepted.row)
+
+
+def _claim_and_commit(session: Session, claim: Callable[[Session], Accepted | None]) -> Accepted | None:
+    """The write's one transaction (on a writer thread: it may wait for the database's write lock)."""
     try:
         accepted = claim(session)
         if accepted is None:
             session.rollback()
             return None
         session.commit()
+        return accepted
     except BaseException:
         session.rollback()
         raise
-    engine = writer.engine
-
-    def undo() -> None:
-        with Session(engine) as cleanup:
-            accepted.undo(cleanup)
-            cleanup.commit()
-        for op in accepted.ops:
-            void(engine, op.op_id)
-
-    await deliver(writer.gateway, engine, list(accepted.ops), undo)
-    applied = await wait_applied(writer.gateway, engine, resource_type, resource_id, accepted.ops[0].seq, writer.prefs)
-    return Written(reread(engine, resource_type, resource_id), applied=applied, claimed=accepted.row)
 
 
 async def write_create(

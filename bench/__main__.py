@@ -21,7 +21,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import baselines, memory, reads, settle, writes
+from bench import baselines, memory, open_loop, open_loop_targets, reads, settle, writes
 from bench.context import BenchContext
 from bench.probes import cpu_seconds, machine, machine_busy_seconds
 from bench.projection_watch import ProjectionWatch
@@ -30,7 +30,9 @@ from bench.sizes import FULL, QUICK, SMOKE, Size
 from bench.stack import BenchStack
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory")
+SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory", "open_loop")
+# The wave-1 run (issue 8) by default; --open-loop runs issue 17's instead.
+DEFAULT_SCENARIOS = SCENARIOS[:-1]
 
 
 class Interrupted(BaseException):
@@ -43,12 +45,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--quick", action="store_const", const=QUICK, dest="size", help="CI-style run, under 2 minutes")
     mode.add_argument("--smoke", action="store_const", const=SMOKE, dest="size", help="tiny run proving the harness works (tests)")
     parser.add_argument(
-        "--scenarios", nargs="+", metavar="NAME", default=list(SCENARIOS),
+        "--scenarios", nargs="+", metavar="NAME", default=list(DEFAULT_SCENARIOS),
         help=f"what to run, in this order whatever the order given: {', '.join(SCENARIOS)} (commas also separate)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the JSON document (default {RESULTS})")
     parser.add_argument("--keep", action="store_true", help="keep the run's data directory and logs")
-    parser.add_argument("--local-steps", action="store_true", help="run the stack with NETPROV_LOCAL_STEPS=true")
+    steps = parser.add_mutually_exclusive_group()
+    steps.add_argument("--local-steps", action="store_const", const=True, dest="local_steps",
+                       help="run the stack with NETPROV_LOCAL_STEPS=true (the default since issue 17)")
+    steps.add_argument("--no-local-steps", action="store_const", const=False, dest="local_steps",
+                       help="run the stack with NETPROV_LOCAL_STEPS=false")
+    parser.add_argument("--open-loop", action="store_true",
+                        help="issue 17's run (bench/open_loop.py): capacity, open loop, overload, 10,000-port batch; "
+                        "its document goes under open_loop.<db> in the output, beside the wave-1 run's")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the netprov database (postgresql: a scratch database on 127.0.0.1:5432)")
+    parser.add_argument("--scale-out", action="store_true", help="two APIs and two workers on one database")
     parser.add_argument("--data-dir", type=Path, help="data directory of the run (default: a fresh temporary one)")
     args = parser.parse_args(argv)
     args.size = args.size or FULL
@@ -56,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(names) - set(SCENARIOS))
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    args.scenarios = [n for n in SCENARIOS if n in names]
+    args.scenarios = ["open_loop"] if args.open_loop else [n for n in SCENARIOS if n in names]
     return args
 
 
@@ -64,7 +76,7 @@ def scenario_module(name: str):
     """Scenarios 3 and 5 live in modules of their own (bench/batch.py, bench/wait_vs_poll.py), None when absent."""
     if name in ("batch", "wait_vs_poll"):
         return _optional(f"bench.{name}")
-    return {"writes": writes, "settle": settle, "reads": reads, "memory": memory}[name]
+    return {"writes": writes, "settle": settle, "reads": reads, "memory": memory, "open_loop": open_loop}[name]
 
 
 def _optional(module: str):
@@ -196,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             "plugin": "fake, NETPROV_FAKE_LATENCY_MS=0, no injected failures",
             "local_steps": args.local_steps,
             "temporal": "temporal server start-dev, SQLite file, journal_mode=wal, synchronous=normal",
-            "database": "SQLite file (WAL)",
+            "database": "PostgreSQL (scratch database, 127.0.0.1:5432)" if args.db == "postgresql" else "SQLite file (WAL)",
+            "apis_and_workers": 2 if args.scale_out else 1,
             "processes": "python -m api, python -m worker, each its own process; the bench client is a third",
             "clocks": "time.perf_counter (monotonic); percentiles by linear interpolation",
         },
@@ -210,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     previous_int = signal.getsignal(signal.SIGINT)
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
-    stack = BenchStack(args.data_dir, keep=args.keep, local_steps=args.local_steps)
+    stack = BenchStack(args.data_dir, keep=args.keep, local_steps=args.local_steps, database=args.db, scale_out=args.scale_out)
     code = 0
     try:
         progress(f"starting the stack in {stack.data_dir} ({size.name} run)")
@@ -222,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             code = 2
         else:
             doc["pids"] = stack.pids()
-            watch = ProjectionWatch(stack.database_path)
+            watch = ProjectionWatch(stack.database_url if stack.postgres else stack.database_path)
             ctx = BenchContext(stack=stack, size=size, watch=watch)
             try:
                 asyncio.run(run_scenarios(ctx, args.scenarios, doc))
@@ -244,13 +257,29 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
     doc["duration_s"] = round(time.perf_counter() - started, 1)
-    doc["targets"] = judge(doc)
+    doc["targets"] = open_loop_targets.judge(doc) if args.open_loop else judge(doc)
+    doc["uptime_load_average"] = [round(x, 2) for x in os.getloadavg()]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(doc, indent=2) + "\n")
+    args.output.write_text(json.dumps(_merged(args, doc), indent=2) + "\n")
     print(json.dumps(doc, indent=2), flush=True)
     print_table(doc)
     progress(f"written to {args.output}")
     return code
+
+
+def _merged(args: argparse.Namespace, doc: dict) -> dict:
+    """What the output file holds: an --open-loop document goes under open_loop.<db>[-scale-out] of the file as it
+    was (the wave-1 run's document and the other databases' runs are kept); any other run replaces the file, its
+    open-loop runs kept."""
+    try:
+        existing = json.loads(args.output.read_text())
+    except (FileNotFoundError, ValueError):
+        existing = {}
+    runs = existing.get("open_loop", {}) if isinstance(existing, dict) else {}
+    if not args.open_loop:
+        return {**doc, "open_loop": runs} if runs else doc
+    key = args.db + ("-scale-out" if args.scale_out else "")
+    return {**existing, "open_loop": {**runs, key: doc}}
 
 
 def _interrupt(signum, frame) -> None:

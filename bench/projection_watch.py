@@ -1,7 +1,8 @@
-"""When resources settle, seen where the API sees it: the rows of the API's SQLite database.
+"""When resources settle, seen where the API sees it: the rows of the API's database (SQLite or PostgreSQL).
 
-Reading the file directly (a few microseconds per query) lets the bench poll every few milliseconds without
-loading the API it measures; the API answers GETs from exactly these rows. A row is settled when every accepted
+Reading the database directly (a few microseconds per query on SQLite, well under a millisecond on PostgreSQL) lets
+the bench poll every few milliseconds without loading the API it measures; the API answers GETs from exactly these
+rows. A row is settled when every accepted
 operation is applied (`applied_seq >= accepted_seq`), which is when the API stops showing PROVISIONING.
 """
 
@@ -14,14 +15,24 @@ SETTLED = "applied_seq >= accepted_seq"
 
 
 class ProjectionWatch:
-    def __init__(self, database_path: Path) -> None:
-        self.path = database_path
-        self._db: sqlite3.Connection | None = None
+    """`database`: the SQLite file's path, or a PostgreSQL URL (postgresql+psycopg://...)."""
 
-    def _conn(self) -> sqlite3.Connection:
+    def __init__(self, database: Path | str) -> None:
+        self.path = database
+        self.postgres = str(database).startswith("postgresql")
+        self._db = None
+
+    def _conn(self):
         if self._db is None:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout = 30000")
+            if self.postgres:
+                import psycopg
+                from sqlalchemy.engine import make_url
+
+                dsn = make_url(str(self.path)).set(drivername="postgresql").render_as_string(hide_password=False)
+                self._db = psycopg.connect(dsn, autocommit=True)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA busy_timeout = 30000")
         return self._db
 
     def close(self) -> None:
@@ -30,6 +41,8 @@ class ProjectionWatch:
             self._db = None
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.postgres:
+            sql = sql.replace("?", "%s")
         return self._conn().execute(sql, params).fetchall()
 
     def pending(self) -> int:

@@ -23,7 +23,7 @@ from store.tables import NetworkRow, PortRow, utcnow
 
 def seed(ctx: BenchContext, tenant: str, count: int) -> tuple[str, list[str]]:
     """A settled network of `tenant` with `count` settled ports, written directly; returns their ids."""
-    engine = make_engine(f"sqlite:///{ctx.stack.database_path}")
+    engine = make_engine(ctx.stack.database_url)
     network_id = str(uuid.uuid4())
     now = utcnow()
     ports = [
@@ -36,6 +36,7 @@ def seed(ctx: BenchContext, tenant: str, count: int) -> tuple[str, list[str]]:
             "link_status": "DOWN",
             "link_status_string": "no attachment",
             "conditions": [],
+            "tags": [],
             "accepted_seq": 1,
             "applied_seq": 1,
             "deleting": False,

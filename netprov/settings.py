@@ -44,9 +44,15 @@ class Settings(BaseSettings):
     plugin_retry_budgets: str = ""
     # One-step plugin actions that run centrally (not on a host's agent) as Temporal local activities: in the
     # worker that runs the workflow, recorded as a marker, with no activity task to dispatch. bench/: one POST
-    # per port settles about 1.4 times as fast, but on SQLite the faster worker's projection writes slowed the
-    # API's concurrent attachment writes 2-5 times (p99), hence off by default.
-    local_steps: bool = False
+    # per port settles about 1.4 times as fast. It was off by default while the API committed on its event loop
+    # (the faster worker's projection writes then stalled the API's writes on SQLite's lock); API writes now run
+    # on a writer thread (api/db_threads.py), so it is on. NETPROV_LOCAL_STEPS=false: every step an activity.
+    local_steps: bool = True
+
+    # Writes one API process hands to the engine at once (api/admission.py); one more answers 429 with
+    # Retry-After. bench/ (open loop at 1.5x capacity): enough to keep the engine busy, few enough that an
+    # ack waits well under a second.
+    max_writes_in_flight: int = Field(32, ge=1)
 
     # Batches: items per chunk activity, chunks in flight per plugin (and per host for attachments),
     # and plugin calls in flight within one chunk for plugins without a bulk path.
