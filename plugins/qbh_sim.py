@@ -15,11 +15,9 @@ Faults by network name as in the fake (`InjectedFaults`): `fail-` fails step 1 p
 steps take them from the policy's name instead (`raise_qos_fault`).
 """
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,16 +25,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
 from netprov.link_io import LinkReport
-from netprov.qos import QosReport, QosSpec
-from netprov.status import AdminState, LinkStatus, QosStatus
+from netprov.status import AdminState, LinkStatus
 from plugins.base import PermanentPluginError, Plugin
-from plugins.fake import REMOVALS, InjectedFaults, link_report, raise_qos_fault
+from plugins.fake import REMOVALS, InjectedFaults, link_report
 from plugins.plugin_store import LedgerEntry, PluginStore
-from plugins.qos_records import record_qos, recorded_report, rules_of
-
-# Subsystems in the order a network or an interface is set up; the number is the latency factor.
-LAYERS = {"vswitch": 1, "ifvirt": 2, "pswitch": 1}
-_LAYER_NAMES = {"vswitch": "virtual switch", "ifvirt": "interface virtualizer", "pswitch": "physical switch"}
+from plugins.qbh_layers import LAYER_NAMES, LAYERS
+from plugins.qbh_sim_qos import QbhSimQos
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS network_layers (
@@ -76,7 +70,6 @@ CREATE TABLE IF NOT EXISTS qos_undo (
     PRIMARY KEY (port_id, layer)
 );
 """
-_QOS_COLUMNS = ("network_id", "policy_id", "policy_name", "rules", "iface_id", "host")
 
 
 class QbhSimSettings(BaseSettings):
@@ -88,7 +81,7 @@ class QbhSimSettings(BaseSettings):
     latency_ms: int = Field(50, ge=0)
 
 
-class QbhSimPlugin(Plugin):
+class QbhSimPlugin(QbhSimQos, Plugin):
     """Every call, step or whole action, is idempotent by request_id (ledger) and by state.
     `create_network` and `plug_interface` called directly run their steps in order, undoing the
     completed ones when a step fails permanently; the workflow instead runs `steps()` one by one."""
@@ -156,30 +149,7 @@ class QbhSimPlugin(Plugin):
     def qbh_pswitch_unplug(self, request: PluginRequest) -> None:
         self._remove_plug_layer("pswitch", request)
 
-    # QoS steps and their undo steps, one per subsystem.
-
-    def qbh_vswitch_apply_qos(self, request: PluginRequest) -> None:
-        self._apply_qos_layer("vswitch", request)
-
-    def qbh_ifvirt_apply_qos(self, request: PluginRequest) -> None:
-        self._apply_qos_layer("ifvirt", request)
-
-    def qbh_pswitch_apply_qos(self, request: PluginRequest) -> None:
-        self._apply_qos_layer("pswitch", request)
-
-    def qbh_vswitch_restore_qos(self, request: PluginRequest) -> None:
-        self._restore_qos_layer("vswitch", request)
-
-    def qbh_ifvirt_restore_qos(self, request: PluginRequest) -> None:
-        self._restore_qos_layer("ifvirt", request)
-
-    def qbh_pswitch_restore_qos(self, request: PluginRequest) -> None:
-        self._restore_qos_layer("pswitch", request)
-
     # Whole actions.
-
-    def apply_qos(self, request: PluginRequest) -> None:
-        self._run_steps(PluginAction.APPLY_QOS, request)
 
     def create_network(self, request: PluginRequest) -> dict[str, str]:
         self._run_steps(PluginAction.CREATE_NETWORK, request)
@@ -233,32 +203,10 @@ class QbhSimPlugin(Plugin):
                 layer for (layer,) in db.execute("SELECT layer FROM plug_layers WHERE port_id = ?", (request.port_id,))
             }
         network_ready = network_layers == set(LAYERS)
-        missing = [_LAYER_NAMES[layer] for layer in LAYERS if layer not in plug_layers]
+        missing = [LAYER_NAMES[layer] for layer in LAYERS if layer not in plug_layers]
         if network_ready and plug_layers and missing:
             return LinkReport(LinkStatus.DOWN, f"interface not plugged on the {' and '.join(missing)}")
         return link_report(network_ready, port[0] if port else None, plugged=bool(plug_layers))
-
-    def qos_status(self, request: PluginRequest) -> QosReport:
-        """AVAILABLE when all three subsystems hold what `request.qos` asks (see qos_records.recorded_report);
-        PROVISIONING naming the subsystems that hold something else (a half-applied policy)."""
-        with self.store.transaction(write=False) as db:
-            rows = {
-                layer: (rules_of(rules), iface_id, name)
-                for layer, rules, iface_id, name in db.execute(
-                    "SELECT layer, rules, iface_id, policy_name FROM qos_layers WHERE port_id = ?", (request.port_id,)
-                )
-            }
-        if request.qos is None:
-            # Nothing asked: the subsystems must agree with the first one.
-            rules, _, name = rows.get("vswitch") or ([], None, "")
-            request = replace(request, qos=QosSpec(policy_name=name, rules=rules))
-        reports = {layer: recorded_report(self.name, request, rows.get(layer)) for layer in LAYERS}
-        behind = [_LAYER_NAMES[layer] for layer, report in reports.items() if report.status != QosStatus.AVAILABLE]
-        if not behind:
-            return QosReport(QosStatus.AVAILABLE)
-        if len(behind) == len(LAYERS):
-            return reports["vswitch"]
-        return QosReport(QosStatus.PROVISIONING, f"QoS not applied yet on the {' and '.join(behind)}")
 
     def ledger(self) -> list[LedgerEntry]:
         """Every call applied, oldest first: one entry per (request_id, step or action)."""
@@ -321,49 +269,6 @@ class QbhSimPlugin(Plugin):
             removal=True,
         )
 
-    def _apply_qos_layer(self, layer: str, request: PluginRequest) -> None:
-        """One QoS step: remember what the layer held (for the undo), then record `request.qos` on it."""
-        call = f"qbh_{layer}_apply_qos"
-        self._sleep(LAYERS[layer])
-        raise_qos_fault(self.store, self.name, request, call, step=list(LAYERS).index(layer) + 1,
-                        where=f" on the {_LAYER_NAMES[layer]}")  # fmt: skip
-
-        def change(db: sqlite3.Connection) -> None:
-            row = db.execute(
-                f"SELECT {', '.join(_QOS_COLUMNS)} FROM qos_layers WHERE port_id = ? AND layer = ?",
-                (request.port_id, layer),
-            ).fetchone()
-            prior = None if row is None else json.dumps(dict(zip(_QOS_COLUMNS, row)))
-            db.execute(
-                "INSERT OR REPLACE INTO qos_undo (port_id, layer, prior) VALUES (?, ?, ?)",
-                (request.port_id, layer, prior),
-            )
-            record_qos(db, request, "qos_layers", layer=layer)
-
-        self.store.apply_once(request, call, change)
-
-    def _restore_qos_layer(self, layer: str, request: PluginRequest) -> None:
-        """Undo of a QoS step: the layer gets back what it held before (nothing, if it held nothing)."""
-        call = f"qbh_{layer}_restore_qos"
-        self._sleep(LAYERS[layer])
-
-        def change(db: sqlite3.Connection) -> None:
-            undo = db.execute(
-                "SELECT prior FROM qos_undo WHERE port_id = ? AND layer = ?", (request.port_id, layer)
-            ).fetchone()
-            if undo is None:
-                return  # the step never ran: nothing to put back
-            db.execute("DELETE FROM qos_layers WHERE port_id = ? AND layer = ?", (request.port_id, layer))
-            if undo[0] is not None:
-                prior = {"port_id": request.port_id, "layer": layer, **json.loads(undo[0])}
-                db.execute(
-                    f"INSERT INTO qos_layers ({', '.join(prior)}) VALUES ({', '.join('?' * len(prior))})",
-                    tuple(prior.values()),
-                )
-            db.execute("DELETE FROM qos_undo WHERE port_id = ? AND layer = ?", (request.port_id, layer))
-
-        self.store.apply_once(request, call, change)
-
     def _layer_call(
         self, call: str, layer: str, request: PluginRequest, sql: str, params: tuple, *, removal: bool = False
     ) -> None:
@@ -376,7 +281,7 @@ class QbhSimPlugin(Plugin):
             call,
             step=list(LAYERS).index(layer) + 1,
             removal=removal,
-            where=f" on the {_LAYER_NAMES[layer]}",
+            where=f" on the {LAYER_NAMES[layer]}",
         )
 
         def change(db: sqlite3.Connection) -> None:
