@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from api.problems import InvalidBody
 from netprov.batch_requests import MAX_ITEMS, BatchSpec
+from netprov.conditions import being_plugged, waiting_for_network
 from netprov.settings import Settings
 from netprov.status import NetworkStatus
 from plugins.registry import UnknownPluginError, plugin_class
@@ -98,6 +99,9 @@ class _Planner:
         self.strict = strict
         self.refs: dict[str, str] = {}
         self.problems: list[ItemProblem] = []
+        # Existing networks of the batch's ports that are AVAILABLE: their attachments wait on the
+        # plug only; every other (a network of this batch) waits for its network first.
+        self.ready_networks: set[str] = set()
 
     def plan(self, spec: BatchSpec) -> PlannedBatch:
         plan = PlannedBatch()
@@ -159,6 +163,8 @@ class _Planner:
             return Flaw.NETWORK_UNUSABLE, f"network {row.id} is in ERROR ({reason}); no new ports on it", None
         if self.strict and status != NetworkStatus.AVAILABLE:
             return Flaw.NETWORK_UNUSABLE, f"network {row.id} is {status}; strict handling needs it AVAILABLE", None
+        if status == NetworkStatus.AVAILABLE:
+            self.ready_networks.add(row.id)
         return None, "", row
 
     def _attachments(self, spec: BatchSpec, plan: PlannedBatch) -> None:
@@ -182,8 +188,11 @@ class _Planner:
                 self._bad("attachments", index, name, Flaw.INTERFACE_TWICE,
                           f"interface {a.id!r} is also attached by attachments[{ifaces[a.id]}]")
             ifaces.setdefault(a.id, index)
-            attachment = PlannedAttachment(ref=a.ref or a.port, iface_id=a.id, host=a.host or self.settings.default_host)
+            host = a.host or self.settings.default_host
+            attachment = PlannedAttachment(ref=a.ref or a.port, iface_id=a.id, host=host)
             if port is not None and port.attachment is None:
+                ready = port.network_id in self.ready_networks
+                attachment.waiting_on = being_plugged(a.id, host) if ready else waiting_for_network(port.network_id)
                 port.attachment = attachment
                 plan.attachments.append((attachment, port))
         for iface in sorted(batch_plan.plugged_ifaces(self.session, list(ifaces))):

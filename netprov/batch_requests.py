@@ -37,7 +37,8 @@ class BatchPort(StrictModel):
     ref: Ref
     # A network ref of this batch, or the id of an existing network of the tenant (a ref wins).
     network: Ref
-    # ACTIVE or DOWN in any case, default DOWN. Checked by the planning, so the error names the item.
+    # Exactly ACTIVE or DOWN (case matters, as on POST port), default DOWN. Checked by the planning,
+    # so the error names the item.
     state: Annotated[str, StringConstraints(max_length=255)] | None = None
 
     # Fields about the item's place in the batch, not columns of the port it makes.
@@ -45,8 +46,9 @@ class BatchPort(StrictModel):
 
     @property
     def admin_state(self) -> AdminState | None:
-        """The admin state asked for (DOWN when none was given); None when `state` is not one."""
-        return AdminState.__members__.get((self.state or AdminState.DOWN.value).upper())
+        """The admin state asked for (DOWN when none was given); None when `state` is not exactly
+        ACTIVE or DOWN (`down` and "" are not: only an absent state defaults)."""
+        return AdminState.__members__.get(AdminState.DOWN.value if self.state is None else self.state)
 
     def columns(self) -> dict[str, Any]:
         """The port row's columns this item sets (call once `admin_state` is known to be valid)."""

@@ -40,6 +40,10 @@ class PlannedAttachment:
     ref: str
     iface_id: str
     host: str
+    # What the plug waits on until the batch applies it (netprov.conditions.being_plugged or
+    # waiting_for_network): the attachment's status_reason and the port's link_status_string, as
+    # for an attachment accepted alone; never "no attachment".
+    waiting_on: str = ""
 
 
 @dataclass
@@ -155,7 +159,11 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
             "link_status": LinkStatus.DOWN.value, "link_status_string": NO_ATTACHMENT, "conditions": [],
         }
         if a is not None:
-            row |= {"attachment_id": a.iface_id, "attachment_host": a.host, "attachment_status": AttachmentStatus.PROVISIONING.value}
+            row |= {
+                "attachment_id": a.iface_id, "attachment_host": a.host, "attachment_status": AttachmentStatus.PROVISIONING.value,
+                "attachment_reason": a.waiting_on or None, "attachment_created_at": now, "attachment_updated_at": now,
+                "link_status_string": a.waiting_on or NO_ATTACHMENT,
+            }
         ports.append(row)
         op_id = operation("port", p.id, 1, OpKind.CREATE, **p.columns)
         item(ItemKind.PORT, index, p.ref, p.id, op_id, 1, network_id=p.network_id)
