@@ -30,7 +30,7 @@ from bench.sizes import FULL, QUICK, SMOKE, Size
 from bench.stack import BenchStack
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory")
+SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory", "qos")
 
 
 class Interrupted(BaseException):
@@ -61,8 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def scenario_module(name: str):
-    """Scenarios 3 and 5 live in modules of their own (bench/batch.py, bench/wait_vs_poll.py), None when absent."""
-    if name in ("batch", "wait_vs_poll"):
+    """Scenarios 3, 5 and qos live in modules of their own (bench/batch.py, bench/wait_vs_poll.py, bench/qos.py), None when absent."""
+    if name in ("batch", "wait_vs_poll", "qos"):
         return _optional(f"bench.{name}")
     return {"writes": writes, "settle": settle, "reads": reads, "memory": memory}[name]
 

@@ -4,6 +4,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.context import CliContext, console, print_json
+from netprov.qos_resources import QosPolicyBody, QosRuleBody
 from netprov.resources import AttachmentBody, HistoryBody, NetworkBody, PortBody, TokenBody
 
 STATUS_STYLE = {
@@ -40,7 +41,8 @@ def network(cli: CliContext, body: NetworkBody) -> None:
         return
     _details([
         ("id", body.id), ("name", body.name), ("status", status_text(body.status)), ("status_reason", body.status_reason),
-        ("plugin", body.plugin), ("plugin_data", body.plugin_data or None), ("created_at", body.created_at),
+        ("plugin", body.plugin), ("plugin_data", body.plugin_data or None), ("qos_policy_id", body.qos_policy_id),
+        ("created_at", body.created_at),
         ("updated_at", body.updated_at), ("workflow", body.links.workflow),
     ])
 
@@ -75,6 +77,8 @@ def port(cli: CliContext, body: PortBody) -> None:
         ("status_reason", body.status_reason), ("link_status", status_text(body.link_status)),
         ("link_status_string", body.link_status_string), ("attachment", _attachment_cell(attachment)),
         ("attachment_reason", attachment.status_reason if attachment else None),
+        ("qos_policy_id", body.qos_policy_id), ("qos_network_policy_id", body.qos_network_policy_id),
+        ("qos_status", status_text(body.qos_status)), ("qos_status_reason", body.qos_status_reason),
         ("created_at", body.created_at), ("updated_at", body.updated_at), ("workflow", body.links.workflow),
     ])
 
@@ -84,13 +88,61 @@ def ports(cli: CliContext, bodies: list[PortBody]) -> None:
         print_json(bodies)
         return
     table = _table()
-    for column in ("ID", "STATE", "STATUS", "REASON", "LINK", "ATTACHMENT"):
+    for column in ("ID", "STATE", "STATUS", "REASON", "LINK", "ATTACHMENT", "QOS"):
         table.add_column(column, no_wrap=column in ("ID", "STATUS", "STATE"))
     for body in bodies:
         link = status_text(body.link_status)
         if body.link_status_string:
             link.append(f" ({body.link_status_string})")
-        table.add_row(body.id, body.state, status_text(body.status), body.status_reason or "", link, _attachment_cell(body.attachment))
+        table.add_row(body.id, body.state, status_text(body.status), body.status_reason or "", link,
+                      _attachment_cell(body.attachment), _qos_cell(body))
+    console().print(table)
+
+
+def _qos_cell(body: PortBody) -> Text:
+    """The port's QoS status and the policy that applies (its own, or its network's, marked so)."""
+    if body.qos_status is None and body.qos_policy_id is None and body.qos_network_policy_id is None:
+        return Text("-")
+    text = status_text(body.qos_status)
+    if body.qos_policy_id:
+        text.append(f" {body.qos_policy_id}")
+    elif body.qos_network_policy_id:
+        text.append(f" {body.qos_network_policy_id} (network's)")
+    if body.qos_status_reason:
+        text.append(f" ({body.qos_status_reason})")
+    return text
+
+
+def rule_text(rule: QosRuleBody) -> str:
+    if rule.type == "bandwidth_limit":
+        burst = f", burst {rule.max_burst_kbps} kbps" if rule.max_burst_kbps else ""
+        return f"bandwidth_limit {rule.direction.value} {rule.max_kbps} kbps{burst}"
+    return f"dscp_marking {rule.dscp_mark}"
+
+
+def _rules_text(body: QosPolicyBody) -> str:
+    return "\n".join(rule_text(rule) for rule in body.rules) or "(no rules)"
+
+
+def qos_policy(cli: CliContext, body: QosPolicyBody) -> None:
+    if cli.json:
+        print_json(body)
+        return
+    _details([
+        ("id", body.id), ("name", body.name), ("status", status_text(body.status)), ("status_reason", body.status_reason),
+        ("rules", _rules_text(body)), ("created_at", body.created_at), ("updated_at", body.updated_at),
+    ])
+
+
+def qos_policies(cli: CliContext, bodies: list[QosPolicyBody]) -> None:
+    if cli.json:
+        print_json(bodies)
+        return
+    table = _table()
+    for column in ("ID", "NAME", "STATUS", "RULES"):
+        table.add_column(column, no_wrap=column in ("ID", "STATUS"))
+    for body in bodies:
+        table.add_row(body.id, body.name, status_text(body.status), _rules_text(body))
     console().print(table)
 
 
