@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from netprov.resources import Name, StrictModel, Token
+from netprov.resources import Name, QosPolicyRef, StrictModel, Token
 from netprov.status import AdminState
 
 MAX_ITEMS = 25000
@@ -40,6 +40,9 @@ class BatchPort(StrictModel):
     # Exactly ACTIVE or DOWN (case matters, as on POST port), default DOWN. Checked by the planning,
     # so the error names the item.
     state: Annotated[str, StringConstraints(max_length=255)] | None = None
+    # An existing QoS policy of the tenant (checked by the planning: an unknown one refuses the whole
+    # batch, 404 QosPolicyNotFound). Without one, the port uses its network's, as any port does.
+    qos_policy_id: QosPolicyRef = None
 
     # Fields about the item's place in the batch, not columns of the port it makes.
     PLACEMENT: ClassVar[frozenset[str]] = frozenset({"ref", "network"})
@@ -51,8 +54,9 @@ class BatchPort(StrictModel):
         return AdminState.__members__.get(AdminState.DOWN.value if self.state is None else self.state)
 
     def columns(self) -> dict[str, Any]:
-        """The port row's columns this item sets (call once `admin_state` is known to be valid)."""
-        return self.model_dump(exclude=set(self.PLACEMENT)) | {"state": self.admin_state.value}
+        """The port row's columns this item sets (call once `admin_state` is known to be valid); a
+        field not given is left to the column's default."""
+        return self.model_dump(exclude=set(self.PLACEMENT), exclude_none=True) | {"state": self.admin_state.value}
 
 
 class BatchAttachment(StrictModel):

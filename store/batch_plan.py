@@ -16,9 +16,9 @@ from sqlmodel import Session
 
 from netprov.batch import ItemKind
 from netprov.operations import OpKind
-from netprov.status import NO_ATTACHMENT, PROVISIONING, AttachmentStatus, LinkStatus
+from netprov.status import NO_ATTACHMENT, PROVISIONING, AttachmentStatus, LinkStatus, QosStatus
 from store.batches import in_chunks, record_events
-from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
+from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, OperationRow, PortRow, QosPolicyRow, utcnow
 
 _items = BatchItemRow.__table__
 _networks = NetworkRow.__table__
@@ -54,6 +54,13 @@ class PlannedPort:
     # The port row's columns the request sets (netprov.batch_requests.BatchPort.columns).
     columns: dict[str, Any]
     attachment: PlannedAttachment | None = None
+    # The QoS policy that applies (the port's own, else its existing network's) as an operation's
+    # payload (netprov.qos.spec_to_dict), and the port's qos_status_reason until it is applied. The
+    # batch does not apply it: a SET_QOS operation after the batch's does, in the port's own workflow
+    # (held in the outbox until the batch has settled the port, then delivered by the sweeper),
+    # exactly as a PUT qos_policy_id accepted during the batch would be.
+    qos: dict[str, Any] | None = None
+    qos_reason: str | None = None
 
 
 @dataclass
@@ -83,6 +90,15 @@ def plugged_ifaces(session: Session, iface_ids: list[str]) -> set[str]:
     for part in in_chunks(iface_ids):
         found.update(session.execute(select(PortRow.attachment_id).where(PortRow.attachment_id.in_(part))).scalars())
     return found
+
+
+def policies_by_id(session: Session, tenant_id: str, policy_ids: list[str]) -> dict[str, QosPolicyRow]:
+    """Those of `policy_ids` that are QoS policies of `tenant_id`, by id."""
+    rows: dict[str, QosPolicyRow] = {}
+    for part in in_chunks(policy_ids):
+        query = select(QosPolicyRow).where(QosPolicyRow.id.in_(part), QosPolicyRow.tenant_id == tenant_id)
+        rows.update({row.id: row for row in session.execute(query).scalars()})
+    return rows
 
 
 def networks_by_id(session: Session, network_ids: list[str]) -> dict[str, NetworkRow]:
@@ -132,11 +148,11 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
     common = {"batch_id": batch_id, "created_at": now, "updated_at": now, "progress": f"queued in batch {batch_id}"}
     networks, ports, operations, items = [], [], [], []
 
-    def operation(resource_type: str, resource_id: str, seq: int, kind: OpKind, **payload) -> str:
+    def operation(resource_type: str, resource_id: str, seq: int, kind: OpKind, *, delivered: bool = True, **payload) -> str:
         op_id = str(uuid.uuid4())
         operations.append({
             "op_id": op_id, "resource_type": resource_type, "resource_id": resource_id, "tenant_id": tenant_id,
-            "seq": seq, "kind": kind.value, "payload": {"batch_id": batch_id, **payload}, "delivered": True, "accepted_at": now,
+            "seq": seq, "kind": kind.value, "payload": {"batch_id": batch_id, **payload}, "delivered": delivered, "accepted_at": now,
         })
         return op_id
 
@@ -154,10 +170,15 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
         item(ItemKind.NETWORK, index, n.ref, n.id, operation("network", n.id, 1, OpKind.CREATE), 1)
     for index, p in enumerate(plan.ports):
         a = p.attachment
+        batch_seq = 1 if a is None else 2  # the batch's last operation on the port
         row = port_template | common | p.columns | {
-            "id": p.id, "network_id": p.network_id, "accepted_seq": 1 if a is None else 2,
+            "id": p.id, "network_id": p.network_id, "accepted_seq": batch_seq if p.qos is None else batch_seq + 1,
             "link_status": LinkStatus.DOWN.value, "link_status_string": NO_ATTACHMENT, "conditions": [],
         }
+        if p.qos is not None:
+            row |= {"qos_status": QosStatus.PROVISIONING.value, "qos_status_reason": p.qos_reason}
+            # Not delivered: held until the batch has settled the port, then the sweeper delivers it.
+            operation("port", p.id, batch_seq + 1, OpKind.SET_QOS, delivered=False, qos=p.qos)
         if a is not None:
             row |= {
                 "attachment_id": a.iface_id, "attachment_host": a.host, "attachment_status": AttachmentStatus.PROVISIONING.value,
