@@ -24,6 +24,7 @@ from netprov.naming import (
     port_workflow_id,
 )
 from netprov.operations import Operation, OpKind, PluginAction
+from netprov.qos import spec_from_dict
 from netprov.settings import Settings
 from netprov.status import PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
 from netprov.temporal_connection import connect, ensure_search_attributes
@@ -72,7 +73,18 @@ def operation_of(row: OperationRow) -> Operation:
         host=payload.get("host"),
         port_ids=list(payload.get("port_ids", [])),
         network_name=payload.get("network_name"),
+        qos=spec_from_dict(payload["qos"]) if payload.get("qos") is not None else None,
     )
+
+
+def _qos_note(op_row: OperationRow) -> str:
+    """What the Temporal UI's run details say about QoS: the policy the starting operation applies."""
+    qos = (op_row.payload or {}).get("qos")
+    if qos is None:
+        return ""
+    if not qos.get("rules"):
+        return ", removing the port's QoS policy"
+    return f", applying QoS policy {qos.get('policy_name')!r} ({len(qos['rules'])} rule(s))"
 
 
 class WorkflowGateway:
@@ -168,7 +180,7 @@ class WorkflowGateway:
                 search_attributes=attributes,
                 static_summary=f"Provision {summary}",
                 static_details=f"Applies the accepted operations of this {op_row.resource_type} in order; "
-                f"this run started for operation {op_row.seq} ({op_row.kind}).",
+                f"this run started for operation {op_row.seq} ({op_row.kind}){_qos_note(op_row)}.",
                 rpc_timeout=RPC_TIMEOUT,
             )
         except RPCError as error:
