@@ -244,11 +244,18 @@ class Client:
         polling and no sleeps. Where the stream cannot be opened (an API without it), it falls
         back to short GETs with backoff (0.1 s doubling to 2 s).
 
-        Raises WaitTimeout after `timeout` seconds, ResourceFailed when it (or its attachment)
-        reaches ERROR and ERROR was not asked for, NetworkNotFound/PortNotFound when deleted."""
+        `qos_status` (a port's, e.g. "AVAILABLE"): its changes are not live events, so such a wait
+        reads the port with that backoff throughout.
+
+        Raises WaitTimeout after `timeout` seconds, ResourceFailed when it (or its attachment, or
+        its QoS when a qos_status is asked) reaches ERROR and ERROR was not asked for,
+        NetworkNotFound/PortNotFound when deleted."""
         wanted = statuses(status)
         deadline = time.monotonic() + timeout
         current: BaseModel = resource
+        if qos_status:
+            # qos_status changes are no live events (yet): a change of it alone would never wake the wait.
+            return self._poll_until(resource, wanted, deadline, link_status, attachment_status, qos_status)
         try:
             stream = self._stream(None, idle_timeout=max(0.1, min(STREAM_IDLE_TIMEOUT, timeout)))
             first = next(stream)  # the stream is open: no event after this point is missed
