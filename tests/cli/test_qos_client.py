@@ -10,19 +10,7 @@ import pytest
 import netprov_client as typed
 from netprov.qos import QosDirection
 from netprov.status import QosStatus
-from netprov_client import UNSET, AsyncClient, BandwidthLimitRule, Client, DscpMarkingRule, QosPolicyBody
-
-
-@pytest.fixture
-def sync_client(live_url, api):
-    with Client(live_url, api.headers["X-Auth-Token"], api.tenant) as client:
-        yield client
-
-
-@pytest.fixture
-async def async_client(live_url, api):
-    async with AsyncClient(live_url, api.headers["X-Auth-Token"], api.tenant) as client:
-        yield client
+from netprov_client import UNSET, BandwidthLimitRule, Client, DscpMarkingRule, QosPolicyBody
 
 
 def _sync_story(client: Client) -> dict:
