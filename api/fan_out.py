@@ -31,13 +31,17 @@ async def fan_out(writer: Writer, claim: Callable[[Session], Sequence[OperationR
     `Prefer: wait=N` hold until every operation is applied or N passes. Returns the operations."""
     session = writer.session
     await require_engine(writer.gateway, session)
+    started = time.monotonic()
     try:
         ops = list(claim(session))
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    await deliver_concurrently(writer.gateway, ops)
+    accepted = time.monotonic()
+    delivered = await deliver_concurrently(writer.gateway, ops)
+    log.info("fan-out: %d operations accepted in %.3fs, %d delivered in %.3fs", len(ops), accepted - started,
+             delivered, time.monotonic() - accepted)  # fmt: skip
     await wait_all_applied(writer, ops)
     return ops
 
@@ -45,24 +49,10 @@ async def fan_out(writer: Writer, claim: Callable[[Session], Sequence[OperationR
 async def deliver_concurrently(gateway: WorkflowGateway, ops: Sequence[OperationRow]) -> int:
     """Deliver `ops` (at most one per resource) DELIVERY_CONCURRENCY at a time; return how many
     were. Those the engine refused stay undelivered for the outbox sweeper."""
-    gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-    delivered: list[str] = []
-    engine_down = False
-
-    async def one(op: OperationRow) -> None:
-        nonlocal engine_down
-        if engine_down:
-            return
-        async with gate:
-            if engine_down:
-                return
-            try:
-                if await gateway.deliver(op):
-                    delivered.append(op.op_id)
-            except EngineUnavailable:
-                engine_down = True
-
-    await asyncio.gather(*(one(op) for op in ops))
+    try:
+        delivered, engine_down = await gateway.deliver_many(list(ops), DELIVERY_CONCURRENCY)
+    except EngineUnavailable:
+        delivered, engine_down = [], True
     if delivered:
         gateway.mark_delivered_soon(delivered)
     if engine_down:

@@ -221,6 +221,9 @@ class EventData(BaseModel):
     status_reason: str | None = None
     link_status: str | None = None
     link_status_string: str | None = None
+    qos_policy_id: str | None = None
+    qos_status: str | None = None
+    qos_status_reason: str | None = None
     host: str | None = None
     deleted: bool = False
     at: datetime | None = None
