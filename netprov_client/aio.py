@@ -205,15 +205,11 @@ class AsyncClient:
         attachment_status: str | None = None,
         qos_status: str | None = None,
     ) -> NetworkBody | PortBody:
-        """As Client.wait_until: on the live event stream, falling back to GETs with backoff (always
-        for a `qos_status`, whose changes are not live events)."""
+        """As Client.wait_until: on the live event stream, falling back to GETs with backoff."""
         wanted = statuses(status)
         current: BaseModel = resource
         try:
             async with asyncio.timeout(timeout):
-                if qos_status:
-                    # qos_status changes are no live events (yet): a change of it alone would never wake the wait.
-                    return await self._poll_until(resource, wanted, link_status, attachment_status, qos_status)
                 stream = self._stream(None, idle_timeout=STREAM_IDLE_TIMEOUT)
                 try:
                     try:

@@ -244,8 +244,8 @@ class Client:
         polling and no sleeps. Where the stream cannot be opened (an API without it), it falls
         back to short GETs with backoff (0.1 s doubling to 2 s).
 
-        `qos_status` (a port's, e.g. "AVAILABLE"): its changes are not live events, so such a wait
-        reads the port with that backoff throughout.
+        `qos_status` (a port's, e.g. "AVAILABLE"): how far its QoS policy is enforced (events
+        `port.qos_status`).
 
         Raises WaitTimeout after `timeout` seconds, ResourceFailed when it (or its attachment, or
         its QoS when a qos_status is asked) reaches ERROR and ERROR was not asked for,
@@ -253,9 +253,6 @@ class Client:
         wanted = statuses(status)
         deadline = time.monotonic() + timeout
         current: BaseModel = resource
-        if qos_status:
-            # qos_status changes are no live events (yet): a change of it alone would never wake the wait.
-            return self._poll_until(resource, wanted, deadline, link_status, attachment_status, qos_status)
         try:
             stream = self._stream(None, idle_timeout=max(0.1, min(STREAM_IDLE_TIMEOUT, timeout)))
             first = next(stream)  # the stream is open: no event after this point is missed
