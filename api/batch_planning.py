@@ -6,7 +6,8 @@ the plan in one transaction and starts its workflow.
 Checked against the batch itself: refs unique, a port's `network` a network ref of this batch or
 an existing network of the tenant (usable: not being deleted, not in ERROR, AVAILABLE under strict
 handling), an attachment's `port` a port ref of this batch, one attachment per port, interfaces
-unique; against the database: plugins known, interfaces not plugged anywhere yet.
+unique; against the database: plugins known, interfaces not plugged anywhere yet, and the QoS
+policies the ports name the tenant's (else the whole batch is refused: 404 QosPolicyNotFound).
 """
 
 import uuid

@@ -118,9 +118,8 @@ class AsyncClient:
     async def delete_attachment(self, network_id: str, port_id: str, *, wait: int | None = None) -> bool:
         return await self._run(self._requests.delete_attachment(network_id, port_id, wait))
 
-    async def create_qos_policy(self, name: str, rules: Iterable[Rule] = (), *,
-                                idempotency_key: str | None = None) -> QosPolicyBody:
-        return await self._run(self._requests.create_qos_policy(name, rules, idempotency_key))
+    async def create_qos_policy(self, name: str, rules: Iterable[Rule] = ()) -> QosPolicyBody:
+        return await self._run(self._requests.create_qos_policy(name, rules))
 
     async def list_qos_policies(self) -> list[QosPolicyBody]:
         return await self._run(self._requests.list_qos_policies())

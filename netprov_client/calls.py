@@ -183,9 +183,9 @@ class Requests:
     def qos_policies(self, policy_id: str | None = None) -> str:
         return f"{self.base}/qos_policies" + (f"/{policy_id}" if policy_id else "")
 
-    def create_qos_policy(self, name: str, rules: Iterable[Rule], idempotency_key: str | None) -> Call:
+    def create_qos_policy(self, name: str, rules: Iterable[Rule]) -> Call:
         body = {"qos_policy": {"name": name, "rules": [rule_json(rule) for rule in rules]}}
-        return Call("POST", self.qos_policies(), _model("qos_policy", QosPolicyBody), json=body, headers=_key(idempotency_key))
+        return Call("POST", self.qos_policies(), _model("qos_policy", QosPolicyBody), json=body)
 
     def list_qos_policies(self) -> Call:
         return Call("GET", self.qos_policies(), _models("qos_policies", QosPolicyBody), params={"detail": "true"})

@@ -134,11 +134,10 @@ class Client:
         return self._run(self._requests.delete_attachment(network_id, port_id, wait))
 
     # QoS policies
-    def create_qos_policy(self, name: str, rules: Iterable[Rule] = (), *,
-                          idempotency_key: str | None = None) -> QosPolicyBody:
+    def create_qos_policy(self, name: str, rules: Iterable[Rule] = ()) -> QosPolicyBody:
         """A policy (AVAILABLE at once: a definition the service holds). Rules: BandwidthLimitRule,
         DscpMarkingRule or their JSON dicts; an invalid one is BadRequest with the API's sentence."""
-        return self._run(self._requests.create_qos_policy(name, rules, idempotency_key))
+        return self._run(self._requests.create_qos_policy(name, rules))
 
     def list_qos_policies(self) -> list[QosPolicyBody]:
         return self._run(self._requests.list_qos_policies())

@@ -4,7 +4,9 @@ its items, the resources they make and those resources' operations) or undoes it
 
 The resources are ordinary network and port rows, PROVISIONING, each with its operations (CREATE
 at seq 1; a port's attachment is an ATTACH at seq 2) marked delivered: the batch workflow applies
-them, not the resources' own workflows.
+them, not the resources' own workflows. A port a QoS policy applies to also gets a SET_QOS after
+those, not delivered: the outbox hands it to the port's own workflow once the batch has settled
+the port.
 """
 
 import uuid

@@ -123,3 +123,17 @@ async def test_qos_usage_and_api_errors_exit_as_the_other_commands(netprov):
     # The port is unchanged by all of it; its state can still be set alone.
     body = _json(await netprov("port", "set", net, port, "--state", "ACTIVE", "--json"))
     assert (body["state"], body["qos_policy_id"]) == ("ACTIVE", None)
+
+
+async def test_watch_shows_qos_and_waits_for_it_to_settle(netprov):
+    policy = _json(await netprov("qos", "policy", "create", "watched", "--bandwidth-limit", "1000", "--json"))
+    net = _json(await netprov("network", "create", "qos-watched", "--json"))["id"]
+    port = _json(await netprov("port", "create", net, "--state", "ACTIVE", "--json"))["id"]
+    assert (await netprov("port", "set", net, port, "--qos-policy", policy["id"])).exit_code == 0
+    watched = await netprov("watch", "--until-settled", "--timeout", "30")
+    assert watched.exit_code == 0, watched.stderr
+    assert "QOS" in watched.stdout
+    (line,) = [line for line in watched.stdout.splitlines() if port in line]
+    assert "ACTIVE" in line and "AVAILABLE" in line, line  # the port's status, then its QoS
+    body = _json(await netprov("port", "show", net, port, "--json"))
+    assert body["qos_status"] == "AVAILABLE"  # --until-settled waited for the QoS too

@@ -76,6 +76,10 @@ async def test_async_client_network_policy_reaches_its_ports(async_client):
     assert (shown.qos_network_policy_id, shown.qos_status, shown.qos_status_reason) == (None, None, None)
     with pytest.raises(typed.QosPolicyNotFound):
         await async_client.show_qos_policy(str(uuid.uuid4()))
+    # A port created with its own policy (POST port {"qos_policy_id": ...}).
+    own = await async_client.create_port(network.id, qos_policy_id=silver.id, wait=20)
+    assert (own.qos_policy_id, own.qos_network_policy_id) == (silver.id, None)
+    assert await async_client.delete_port(network.id, own.id, wait=20)
     updated = await async_client.update_qos_policy(silver.id, rules=[DscpMarkingRule(dscp_mark=46)])
     assert [rule.model_dump(mode="json") for rule in updated.rules] == [{"type": "dscp_marking", "dscp_mark": 46}]
     assert (await async_client.show_qos_policy(silver.id)).rules == updated.rules
