@@ -13,7 +13,10 @@ Agent of host H (`python -m worker --host H`, check queue `netprov-checks-H`):
 - `link_check_host`: one call per host and cycle, for all its ports at once: `reconcile(H)` of each
   plugin that has one (drift repaired: a VLAN tag changed by hand is put back; an interface that
   appeared since it was plugged gets its tag), then the link status of every attached port from what
-  the switch and kernel report, written to the ports (changes only).
+  the switch and kernel report, written to the ports (changes only). QoS is read back too
+  (`qos_status_many`, ports a policy applies to), before reconcile and again after it repaired
+  something, so a limit removed by hand shows in qos_status (ERROR, with the reason) and then
+  AVAILABLE again once it is put back.
 
 Only plugins with host-bound steps have agents (plugins.registry.needs_agent): the sim plugins
 (fake, ovs-sim, qbh-sim) have none, so their ports are never checked here nor marked "agent not
@@ -46,6 +49,7 @@ from netprov.status import AttachmentStatus, LinkStatus
 from plugins.base import PluginError
 from plugins.registry import PluginSet, agent_plugins, needs_agent
 from store.links import LinkFinding, LinkTarget, attachment_hosts, host_targets, record_findings
+from store.qos_status import QosFinding, record_qos_findings
 
 log = logging.getLogger("netprov.link_monitor")
 
@@ -130,6 +134,8 @@ class AgentLinkActivities:
         reconciled = {t.plugin for t in targets}
         if needs_agent(self.plugins.settings.plugin):
             reconciled.add(self.plugins.settings.plugin)
+        # QoS as found before reconcile puts it back: drift shows in qos_status (and its events).
+        self._check_qos(targets, result)
         for name in sorted(reconciled):
             try:
                 drifts = self.plugins.get(name).reconcile(host)
@@ -154,11 +160,31 @@ class AgentLinkActivities:
                 result.errors.append(f"link status of plugin {name} on host {host}: {error}")
                 continue
             findings += [LinkFinding(t, r.status.value, r.reason) for t, r in zip(group, reports)]
+        if result.repaired:
+            self._check_qos(host_targets(self.engine, host, plugin_names), result)
         result.checked = len(findings)
         result.up = sum(1 for f in findings if f.link_status == LinkStatus.UP)
         result.written = len(record_findings(self.engine, findings, AgentState.ALIVE))
         result.seconds = round(time.monotonic() - started, 3)
         return result
+
+
+    def _check_qos(self, targets: list[LinkTarget], result: HostCheckResult) -> None:
+        """Read back the QoS of the settled ports a policy applies to and record it (changes only)."""
+        by_plugin: dict[str, list[LinkTarget]] = {}
+        for t in targets:
+            if t.port.qos_status is not None and not t.pending and t.network_available and t.port.attachment_status == AttachmentStatus.AVAILABLE:
+                by_plugin.setdefault(t.plugin, []).append(t)
+        findings: list[QosFinding] = []
+        for name, group in by_plugin.items():
+            try:
+                # qos None: each port compared with what its plugin last applied to it.
+                reports = self.plugins.get(name).qos_status_many([_request(t) for t in group])
+            except PluginError as error:
+                result.errors.append(f"QoS read-back of plugin {name} on host {self.host}: {error}")
+                continue
+            findings += [QosFinding(t.port, r.status.value, r.reason) for t, r in zip(group, reports)]
+        record_qos_findings(self.engine, findings)
 
 
 def _request(target: LinkTarget) -> PluginRequest:

@@ -41,6 +41,7 @@ from api.problems import ERROR_RESPONSES, NothingToCancel, NothingToRetry, Resou
 from api.views import network_body, port_body
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from api.write_flow import deliver, engine_down, preference_applied, require_engine, wait_applied
+from api.writes.port_qos import effective_spec
 from netprov.naming import Signal, network_workflow_id, port_workflow_id
 from netprov.operations import OpKind
 from netprov.resources import (
@@ -55,7 +56,7 @@ from netprov.resources import (
 )
 from netprov.settings import Settings
 from netprov.status import ERROR, PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
-from store import events
+from store import events, qos_policies
 from store.projection import effective_status
 from store.tables import NetworkRow, OperationRow, PortRow
 
@@ -97,7 +98,10 @@ async def retry_port(
         raise ResourceNotAvailable(
             f"Network {network.id} is in ERROR ({network_reason}); retry the network first, then its ports."
         )
-    engine = await _retry(session, gateway, prefs, PORT, row.id, tenant_id, response, network_name=network.name)
+    # The policy that applies goes along: the retried provisioning and plug put it on again.
+    own = qos_policies.get(session, policy_id=row.qos_policy_id) if row.qos_policy_id else None
+    qos = effective_spec(session, own, network)
+    engine = await _retry(session, gateway, prefs, PORT, row.id, tenant_id, response, network_name=network.name, qos=qos)
     return {"port": port_body(_reread(engine, PortRow, row.id) or row, settings)}
 
 
@@ -111,10 +115,10 @@ def _check_retryable(row, what: str, status: str, reason: str | None, failed: bo
 
 
 async def _retry(session: Session, gateway: WorkflowGateway, prefs, resource_type: str, resource_id: str, tenant_id: str,
-                 response: Response, network_name: str) -> Engine:
+                 response: Response, network_name: str, qos: dict | None = None) -> Engine:
     await require_engine(gateway)
     op = accept(session, resource_type=resource_type, resource_id=resource_id, tenant_id=tenant_id, kind=OpKind.RETRY,
-                progress="retrying on operator request", network_name=network_name)
+                progress="retrying on operator request", network_name=network_name, qos=qos)
     session.commit()
     engine = session.get_bind()
     op_id, seq = op.op_id, op.seq
