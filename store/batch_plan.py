@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from netprov.batch import ItemKind
 from netprov.operations import OpKind
-from netprov.status import NO_ATTACHMENT, PROVISIONING, AttachmentStatus, LinkStatus, QosStatus
+from netprov.status import NO_ATTACHMENT, PROVISIONING, AttachmentStatus, LinkStatus
 from store.batches import in_chunks, record_events
 from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, OperationRow, PortRow, QosPolicyRow, utcnow
 
@@ -178,7 +178,8 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
             "link_status": LinkStatus.DOWN.value, "link_status_string": NO_ATTACHMENT, "conditions": [],
         }
         if p.qos is not None:
-            row |= {"qos_status": QosStatus.PROVISIONING.value, "qos_status_reason": p.qos_reason}
+            # Its QoS shows PROVISIONING with the reason until that operation is applied (store.effective.effective_qos).
+            row |= {"qos_seq": batch_seq + 1, "qos_progress": p.qos_reason}
             # Not delivered: held until the batch has settled the port, then the sweeper delivers it.
             operation("port", p.id, batch_seq + 1, OpKind.SET_QOS, delivered=False, qos=p.qos)
         if a is not None:
