@@ -1,10 +1,12 @@
-"""Resources as rich tables, or as JSON with --json."""
+"""Resources in the output format asked for (cli.formats: table, json, yaml, value, csv; -c columns)."""
 
+import typer
 from rich.table import Table
 from rich.text import Text
 
-from cli.context import CliContext, console, print_json
-from netprov.qos_resources import QosPolicyBody, QosRuleBody
+from cli.context import CliContext, console
+from cli.formats import Column, OutputFormat, dump, render_list, render_one
+from netprov.qos_resources import QosPolicyBody
 from netprov.resources import AttachmentBody, HistoryBody, NetworkBody, PortBody, TokenBody
 
 STATUS_STYLE = {
@@ -26,166 +28,167 @@ def _table(title: str | None = None) -> Table:
     return Table(title=title, title_justify="left", header_style="bold")
 
 
-def _details(rows: list[tuple[str, object]]) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for name, value in rows:
-        table.add_row(name, value if isinstance(value, Text) else Text("-" if value is None else str(value)))
-    console().print(table)
+def _status_column(key: str) -> Column:
+    return Column(key, styled=lambda row: status_text(row.get(key)), wrap=False)
+
+
+def _attachment_plain(row: dict) -> str:
+    attachment = row.get("attachment")
+    return f"{attachment['id']}@{attachment['host']} {attachment['status']}" if attachment else ""
+
+
+def _attachment_styled(row: dict) -> Text:
+    attachment = row.get("attachment")
+    if not attachment:
+        return Text("-")
+    text = Text(f"{attachment['id']}@{attachment['host']} ")
+    text.append_text(status_text(attachment["status"]))
+    return text
+
+
+def _link_styled(row: dict) -> Text:
+    text = status_text(row.get("link_status"))
+    if row.get("link_status_string"):
+        text.append(f" ({row['link_status_string']})")
+    return text
+
+
+def _qos_plain(row: dict) -> str:
+    """A port's QoS status and the policy that applies (its own, or its network's, marked so)."""
+    status, own, inherited = row.get("qos_status"), row.get("qos_policy_id"), row.get("qos_network_policy_id")
+    if status is None and own is None and inherited is None:
+        return ""
+    text = f"{status or '-'} {own}" if own else f"{status or '-'} {inherited} (network's)" if inherited else status or "-"
+    return f"{text} ({row['qos_status_reason']})" if row.get("qos_status_reason") else text
+
+
+def _qos_styled(row: dict) -> Text:
+    plain = _qos_plain(row)
+    if not plain:
+        return Text("-")
+    status = row.get("qos_status") or "-"
+    text = status_text(row.get("qos_status"))
+    text.append(plain[len(status):])
+    return text
+
+
+def rule_text(rule: dict) -> str:
+    """One rule of a policy body, as a line: `bandwidth_limit egress 8000 kbps, burst 800 kbps`."""
+    if rule.get("type") == "bandwidth_limit":
+        burst = f", burst {rule['max_burst_kbps']} kbps" if rule.get("max_burst_kbps") else ""
+        return f"bandwidth_limit {rule.get('direction')} {rule.get('max_kbps')} kbps{burst}"
+    return f"dscp_marking {rule.get('dscp_mark')}"
+
+
+def _rules_plain(row: dict) -> str:
+    return "; ".join(rule_text(rule) for rule in row.get("rules") or []) or "(no rules)"
+
+
+def _rules_styled(row: dict) -> Text:
+    return Text("\n".join(rule_text(rule) for rule in row.get("rules") or []) or "(no rules)")
+
+
+ID = Column("id", wrap=False)
+WORKFLOW = Column("workflow", plain=lambda row: (row.get("links") or {}).get("workflow") or "")
+NETWORK_LIST = (ID, Column("name"), _status_column("status"), Column("status_reason"), Column("plugin", wrap=False))
+NETWORK_SHOW = (
+    ID, Column("name"), _status_column("status"), Column("status_reason"), Column("plugin"), Column("plugin_data"),
+    Column("qos_policy_id"), Column("created_at"), Column("updated_at"), WORKFLOW,
+)
+PORT_LIST = (
+    ID, Column("state", wrap=False), _status_column("status"), Column("status_reason"),
+    Column("link_status", styled=_link_styled), Column("attachment", plain=_attachment_plain, styled=_attachment_styled),
+    Column("qos", plain=_qos_plain, styled=_qos_styled),
+)
+PORT_SHOW = (
+    ID, Column("network_id"), Column("state"), _status_column("status"), Column("status_reason"),
+    _status_column("link_status"), Column("link_status_string"),
+    Column("attachment", plain=_attachment_plain, styled=_attachment_styled),
+    Column("attachment_reason", plain=lambda row: (row.get("attachment") or {}).get("status_reason") or ""),
+    Column("qos_policy_id"), Column("qos_network_policy_id"), _status_column("qos_status"), Column("qos_status_reason"),
+    Column("created_at"), Column("updated_at"), WORKFLOW,
+)
+ATTACHMENT = (ID, Column("host"), _status_column("status"), Column("status_reason"))
+ATTACHMENT_LIST = (Column("port_id", wrap=False), *ATTACHMENT)
+QOS_POLICY_LIST = (ID, Column("name"), _status_column("status"), Column("rules", plain=_rules_plain, styled=_rules_styled))
+QOS_POLICY_SHOW = (
+    ID, Column("name"), _status_column("status"), Column("status_reason"),
+    Column("rules", plain=_rules_plain, styled=_rules_styled), Column("created_at"), Column("updated_at"),
+)
+
+
+def _echo(value) -> None:
+    if isinstance(value, str):
+        typer.echo(value)
+    else:
+        console().print(value)
+
+
+def _list(cli: CliContext, columns, bodies: list) -> None:
+    render_list(cli.output, columns, bodies, cli.columns, _table, _echo)
+
+
+def _one(cli: CliContext, columns, body) -> None:
+    render_one(cli.output, columns, body, cli.columns, _echo)
 
 
 def network(cli: CliContext, body: NetworkBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    _details([
-        ("id", body.id), ("name", body.name), ("status", status_text(body.status)), ("status_reason", body.status_reason),
-        ("plugin", body.plugin), ("plugin_data", body.plugin_data or None), ("qos_policy_id", body.qos_policy_id),
-        ("created_at", body.created_at),
-        ("updated_at", body.updated_at), ("workflow", body.links.workflow),
-    ])
+    _one(cli, NETWORK_SHOW, body)
 
 
 def networks(cli: CliContext, bodies: list[NetworkBody]) -> None:
-    if cli.json:
-        print_json(bodies)
-        return
-    table = _table()
-    for column in ("ID", "NAME", "STATUS", "REASON", "PLUGIN"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS"))
-    for body in bodies:
-        table.add_row(body.id, body.name, status_text(body.status), body.status_reason or "", body.plugin)
-    console().print(table)
-
-
-def _attachment_cell(attachment: AttachmentBody | None) -> Text:
-    if attachment is None:
-        return Text("-")
-    text = Text(f"{attachment.id}@{attachment.host} ")
-    text.append_text(status_text(attachment.status))
-    return text
+    _list(cli, NETWORK_LIST, bodies)
 
 
 def port(cli: CliContext, body: PortBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    attachment = body.attachment
-    _details([
-        ("id", body.id), ("network_id", body.network_id), ("state", body.state), ("status", status_text(body.status)),
-        ("status_reason", body.status_reason), ("link_status", status_text(body.link_status)),
-        ("link_status_string", body.link_status_string), ("attachment", _attachment_cell(attachment)),
-        ("attachment_reason", attachment.status_reason if attachment else None),
-        ("qos_policy_id", body.qos_policy_id), ("qos_network_policy_id", body.qos_network_policy_id),
-        ("qos_status", status_text(body.qos_status)), ("qos_status_reason", body.qos_status_reason),
-        ("created_at", body.created_at), ("updated_at", body.updated_at), ("workflow", body.links.workflow),
-    ])
+    _one(cli, PORT_SHOW, body)
 
 
 def ports(cli: CliContext, bodies: list[PortBody]) -> None:
-    if cli.json:
-        print_json(bodies)
-        return
-    table = _table()
-    for column in ("ID", "STATE", "STATUS", "REASON", "LINK", "ATTACHMENT", "QOS"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS", "STATE"))
-    for body in bodies:
-        link = status_text(body.link_status)
-        if body.link_status_string:
-            link.append(f" ({body.link_status_string})")
-        table.add_row(body.id, body.state, status_text(body.status), body.status_reason or "", link,
-                      _attachment_cell(body.attachment), _qos_cell(body))
-    console().print(table)
-
-
-def _qos_cell(body: PortBody) -> Text:
-    """The port's QoS status and the policy that applies (its own, or its network's, marked so)."""
-    if body.qos_status is None and body.qos_policy_id is None and body.qos_network_policy_id is None:
-        return Text("-")
-    text = status_text(body.qos_status)
-    if body.qos_policy_id:
-        text.append(f" {body.qos_policy_id}")
-    elif body.qos_network_policy_id:
-        text.append(f" {body.qos_network_policy_id} (network's)")
-    if body.qos_status_reason:
-        text.append(f" ({body.qos_status_reason})")
-    return text
-
-
-def rule_text(rule: QosRuleBody) -> str:
-    if rule.type == "bandwidth_limit":
-        burst = f", burst {rule.max_burst_kbps} kbps" if rule.max_burst_kbps else ""
-        return f"bandwidth_limit {rule.direction.value} {rule.max_kbps} kbps{burst}"
-    return f"dscp_marking {rule.dscp_mark}"
-
-
-def _rules_text(body: QosPolicyBody) -> str:
-    return "\n".join(rule_text(rule) for rule in body.rules) or "(no rules)"
+    _list(cli, PORT_LIST, bodies)
 
 
 def qos_policy(cli: CliContext, body: QosPolicyBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    _details([
-        ("id", body.id), ("name", body.name), ("status", status_text(body.status)), ("status_reason", body.status_reason),
-        ("rules", _rules_text(body)), ("created_at", body.created_at), ("updated_at", body.updated_at),
-    ])
+    _one(cli, QOS_POLICY_SHOW, body)
 
 
 def qos_policies(cli: CliContext, bodies: list[QosPolicyBody]) -> None:
-    if cli.json:
-        print_json(bodies)
-        return
-    table = _table()
-    for column in ("ID", "NAME", "STATUS", "RULES"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS"))
-    for body in bodies:
-        table.add_row(body.id, body.name, status_text(body.status), _rules_text(body))
-    console().print(table)
+    _list(cli, QOS_POLICY_LIST, bodies)
 
 
 def attachment(cli: CliContext, body: AttachmentBody | None) -> None:
-    if cli.json:
-        print_json(body.model_dump(mode="json") if body else None)
-        return
     if body is None:
-        console().print("no attachment")
+        if cli.output in (OutputFormat.json, OutputFormat.yaml):
+            typer.echo(dump(cli.output, None))
+        elif cli.output == OutputFormat.table:
+            console().print("no attachment")
         return
-    _details([("id", body.id), ("host", body.host), ("status", status_text(body.status)), ("status_reason", body.status_reason)])
+    _one(cli, ATTACHMENT, body)
 
 
 def attachments(cli: CliContext, by_port: dict[str, AttachmentBody]) -> None:
-    if cli.json:
-        print_json({port_id: body.model_dump(mode="json") for port_id, body in by_port.items()})
+    if cli.output in (OutputFormat.json, OutputFormat.yaml) and not cli.columns:
+        typer.echo(dump(cli.output, {port_id: body.model_dump(mode="json") for port_id, body in by_port.items()}))
         return
-    table = _table()
-    for column in ("PORT", "INTERFACE", "HOST", "STATUS", "REASON"):
-        table.add_column(column, no_wrap=column in ("PORT", "STATUS"))
-    for port_id, body in by_port.items():
-        table.add_row(port_id, body.id, body.host, status_text(body.status), body.status_reason or "")
-    console().print(table)
+    _list(cli, ATTACHMENT_LIST, [{"port_id": port_id, **body.model_dump(mode="json")} for port_id, body in by_port.items()])
 
 
 def token(cli: CliContext, body: TokenBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    _details([("id", body.id), ("secret", body.secret), ("tenant_id", body.tenant_id), ("admin", body.admin)])
-    console().print("The secret is shown only now: use it as NETPROV_TOKEN (X-Auth-Token).")
+    _one(cli, (Column("id"), Column("secret"), Column("tenant_id"), Column("admin")), body)
+    if cli.output == OutputFormat.table:
+        console().print("The secret is shown only now: use it as NETPROV_TOKEN (X-Auth-Token).")
 
 
 def deleted(cli: CliContext, what: str, gone: bool) -> None:
-    if cli.json:
-        print_json({"deleted": gone, "pending": not gone})
+    if cli.output in (OutputFormat.json, OutputFormat.yaml):
+        typer.echo(dump(cli.output, {"deleted": gone, "pending": not gone}))
     else:
         console().print(f"{what} deleted" if gone else f"{what}: deletion accepted, in progress")
 
 
 def history(cli: CliContext, body: HistoryBody) -> None:
-    if cli.json:
-        print_json(body)
+    if cli.output in (OutputFormat.json, OutputFormat.yaml):
+        typer.echo(dump(cli.output, body.model_dump(mode="json")))
         return
     out = console()
     out.print(Text.assemble(f"{body.resource_type} {body.id}: ", status_text(body.status), f"  {body.status_reason or ''}"))

@@ -16,7 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from cli import output
-from cli.context import JsonOpt, NetworkArg, PortArg, WaitOpt, cli_context, reports_errors
+from cli.context import EXIT_FAILED, JsonOpt, NetworkArg, PortArg, WaitOpt, cli_context, reports_errors
+from cli.formats import ColumnOpt, FormatOpt
+from cli.waiting import check_port, waiting
 from netprov.qos_resources import QosPolicyBody
 from netprov_client import UNSET, Client, QosPolicyNotFound
 
@@ -96,9 +98,11 @@ def policy_create(
     bandwidth_limit: BandwidthOpt = None,
     dscp_mark: DscpOpt = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Create a QoS policy (AVAILABLE at once); ports and networks then name it with --qos-policy."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     rules = rules_from_options(bandwidth_limit, dscp_mark)
     with cli.client() as api:
@@ -107,9 +111,9 @@ def policy_create(
 
 @policy_app.command("list")
 @reports_errors
-def policy_list(ctx: typer.Context, json_output: JsonOpt = False) -> None:
+def policy_list(ctx: typer.Context, json_output: JsonOpt = False, fmt: FormatOpt = None, columns: ColumnOpt = None) -> None:
     """List the tenant's QoS policies with their rules."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.qos_policies(cli, api.list_qos_policies())
@@ -117,9 +121,10 @@ def policy_list(ctx: typer.Context, json_output: JsonOpt = False) -> None:
 
 @policy_app.command("show")
 @reports_errors
-def policy_show(ctx: typer.Context, policy: PolicyArg, json_output: JsonOpt = False) -> None:
+def policy_show(ctx: typer.Context, policy: PolicyArg, json_output: JsonOpt = False, fmt: FormatOpt = None,
+                columns: ColumnOpt = None) -> None:
     """Show one QoS policy."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.qos_policy(cli, api.show_qos_policy(resolve_policy(api, policy)))
@@ -135,10 +140,12 @@ def policy_set(
     dscp_mark: DscpOpt = None,
     no_rules: Annotated[bool, typer.Option("--no-rules", help="Remove every rule.")] = False,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Rename a policy and/or replace its rules: given rule options are the policy's whole new rule
     list, re-applied to every port that uses it; without any, the rules stay."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     rules = rules_from_options(bandwidth_limit, dscp_mark)
     if no_rules and rules:
@@ -153,9 +160,9 @@ def policy_set(
 
 @policy_app.command("delete")
 @reports_errors
-def policy_delete(ctx: typer.Context, policy: PolicyArg, json_output: JsonOpt = False) -> None:
+def policy_delete(ctx: typer.Context, policy: PolicyArg, json_output: JsonOpt = False, fmt: FormatOpt = None) -> None:
     """Delete a policy (refused, QosPolicyInUse, while a port or network names it)."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt)
     cli.need_tenant()
     with cli.client() as api:
         policy_id = resolve_policy(api, policy)
@@ -178,16 +185,24 @@ def port_set(
     no_qos_policy: Annotated[bool, typer.Option("--no-qos-policy", help="Clear the port's own QoS policy (its network's then applies).")] = False,
     wait: WaitOpt = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Set a port's admin state and/or its own QoS policy (applied once the port and its interface
     are there; `qos_status` in port show says how far)."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         policy = policy_choice(api, qos_policy, no_qos_policy)
         if state is None and policy is UNSET:
             raise typer.BadParameter("nothing to set: give --state, --qos-policy or --no-qos-policy")
-        output.port(cli, api.update_port(network_id, port_id, state=state, qos_policy_id=policy, wait=wait))
+        with waiting(f"port {port_id}", wait):
+            body = api.update_port(network_id, port_id, state=state, qos_policy_id=policy, wait=wait)
+    output.port(cli, body)
+    check_port(body, wait, state)
+    if wait is not None and body.qos_status == "ERROR":
+        typer.echo(f"Error: the QoS of port {body.id} is in ERROR: {body.qos_status_reason}", err=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @reports_errors
@@ -198,9 +213,11 @@ def network_set(
     qos_policy: QosPolicyOpt = None,
     no_qos_policy: Annotated[bool, typer.Option("--no-qos-policy", help="Clear the network's QoS policy.")] = False,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Rename a network and/or set its QoS policy: the policy of its ports that have none of their own."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         policy = policy_choice(api, qos_policy, no_qos_policy)

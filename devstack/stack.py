@@ -229,6 +229,7 @@ def _banner(
         "netprov dev stack is up",
         f"  API           {api_url}",
         f"  OpenAPI docs  {api_url}/docs",
+        f"  Topology page {api_url}/ui/  (sign in with a tenant and its token)",
         f"  Temporal UI   {ui_url}",
         f"  Admin token   {token}  ({token_origin})",
     ]

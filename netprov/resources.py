@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from netprov.identifiers import Identifier
 from netprov.status import AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus, QosStatus
 
 # NUL is refused everywhere: PostgreSQL cannot store it in text.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
 # Interface ids and hosts: 1..255 characters, no whitespace.
-Token = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
+Token = Identifier
 
 
 class StrictModel(BaseModel):

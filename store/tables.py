@@ -43,7 +43,7 @@ class NetworkRow(SQLModel, table=True):
     qos_policy_id: str | None = Field(default=None, index=True, max_length=36)
     # Neutron v2.0 fields (api/neutron): standard attributes v1.1 does not show.
     description: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -95,7 +95,7 @@ class PortRow(SQLModel, table=True):
     )
     device_id: str = Field(default="", max_length=255)
     device_owner: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

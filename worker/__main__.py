@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from netprov.logging_setup import configure_logging
 from netprov.settings import get_settings
+from netprov.tracing import configure_tracing
 from netprov.temporal_connection import connect
 from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker, host_agent, start_link_monitor
 from worker.metrics import WorkerTelemetry, metrics_runtime
@@ -75,7 +76,9 @@ def parser() -> argparse.ArgumentParser:
 
 def run() -> None:
     args = parser().parse_args()
-    configure_logging(f"agent-{args.host}" if args.host else "worker", get_settings())
+    service = f"agent-{args.host}" if args.host else "worker"
+    configure_logging(service, get_settings())
+    configure_tracing(service)
     asyncio.run(main(args.host))
     # Everything is stopped and flushed. Skip interpreter finalization: the Temporal runtime's
     # native threads can still be winding down then, which has been seen to abort the process

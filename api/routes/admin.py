@@ -60,6 +60,12 @@ from store import events, qos_policies
 from store.projection import effective_status
 from store.tables import NetworkRow, OperationRow, PortRow
 
+
+def settled(model: type) -> dict:
+    """The 200 an action answers when the resource settled within `Prefer: wait` (202 otherwise)."""
+    return {200: {"model": model, "description": "Settled within `Prefer: wait`: the status reached."}}
+
+
 router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/networks/{network_id}", tags=["operator actions"], responses=ERROR_RESPONSES)
 NETWORK, PORT = ResourceType.NETWORK.value, ResourceType.PORT.value
 RUNS_SHOWN = 100
@@ -69,7 +75,8 @@ RPC_TIMEOUT = timedelta(seconds=5)
 # -- retry --------------------------------------------------------------------------------------
 
 
-@router.post("/actions/retry", status_code=202, response_model=NetworkResponse, dependencies=[allow_query()])
+@router.post("/actions/retry", status_code=202, response_model=NetworkResponse, responses=settled(NetworkResponse),
+             dependencies=[allow_query()])
 async def retry_network(
     tenant_id: str, network_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
@@ -82,7 +89,8 @@ async def retry_network(
     return {"network": network_body(_reread(engine, NetworkRow, row.id) or row, settings)}
 
 
-@router.post("/ports/{port_id}/actions/retry", status_code=202, response_model=PortResponse, dependencies=[allow_query()])
+@router.post("/ports/{port_id}/actions/retry", status_code=202, response_model=PortResponse, responses=settled(PortResponse),
+             dependencies=[allow_query()])
 async def retry_port(
     tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
@@ -132,7 +140,8 @@ async def _retry(session: Session, gateway: WorkflowGateway, prefs, resource_typ
 # -- cancel -------------------------------------------------------------------------------------
 
 
-@router.post("/actions/cancel", status_code=202, response_model=NetworkResponse, dependencies=[allow_query()])
+@router.post("/actions/cancel", status_code=202, response_model=NetworkResponse, responses=settled(NetworkResponse),
+             dependencies=[allow_query()])
 async def cancel_network(
     tenant_id: str, network_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
@@ -143,7 +152,8 @@ async def cancel_network(
     return {"network": network_body(_reread(engine, NetworkRow, row.id) or row, settings)}
 
 
-@router.post("/ports/{port_id}/actions/cancel", status_code=202, response_model=PortResponse, dependencies=[allow_query()])
+@router.post("/ports/{port_id}/actions/cancel", status_code=202, response_model=PortResponse, responses=settled(PortResponse),
+             dependencies=[allow_query()])
 async def cancel_port(
     tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
