@@ -38,11 +38,14 @@ async def test_policy_lifecycle_and_a_port_configured_by_name(netprov):
         {"type": "dscp_marking", "dscp_mark": 26},
     ]
     listed = await netprov("qos", "policy", "list")
-    assert listed.exit_code == 0 and gold["id"] in listed.stdout
-    assert "bandwidth_limit egress 8000 kbps, burst 800 kbps" in listed.stdout and "dscp_marking 26" in listed.stdout
+    assert listed.exit_code == 0 and gold["id"] in listed.stdout and "RULES" in listed.stdout
+    values = await netprov("qos", "policy", "list", "-f", "value", "-c", "id", "-c", "rules")
+    assert values.stdout.strip() == (f"{gold['id']} bandwidth_limit egress 8000 kbps, burst 800 kbps; "
+                                     "bandwidth_limit ingress 2000 kbps; dscp_marking 26")
     assert _json(await netprov("qos", "policy", "show", "gold", "--json"))["id"] == gold["id"]  # by name
-    shown = await netprov("qos", "policy", "show", gold["id"])  # by id, as a table
+    shown = await netprov("qos", "policy", "show", gold["id"], env={"COLUMNS": "300"})  # by id, as a table
     assert shown.exit_code == 0 and "bandwidth_limit ingress 2000 kbps" in shown.stdout
+    assert _json(await netprov("qos", "policy", "show", "gold", "-f", "json", "-c", "name")) == {"name": "gold"}
 
     # Configure QoS right away: the network is still PROVISIONING.
     net = _json(await netprov("network", "create", "qos-web", "--json"))["id"]
@@ -54,7 +57,9 @@ async def test_policy_lifecycle_and_a_port_configured_by_name(netprov):
     applied = await _port_until(netprov, net, port, _qos_settled("AVAILABLE"))
     assert (applied["qos_status_reason"], applied["link_status"]) == (None, "UP")
     table = await netprov("port", "list", net)
-    assert table.exit_code == 0 and port in table.stdout and f"AVAILABLE {gold['id']}" in table.stdout
+    assert table.exit_code == 0 and port in table.stdout and "QOS" in table.stdout
+    qos_column = await netprov("port", "list", net, "-f", "value", "-c", "id", "-c", "qos")
+    assert qos_column.stdout.strip() == f"{port} AVAILABLE {gold['id']}"
     details = await netprov("port", "show", net, port)
     assert "qos_status" in details.stdout and "qos_network_policy_id" in details.stdout and gold["id"] in details.stdout
 
@@ -76,7 +81,8 @@ async def test_policy_lifecycle_and_a_port_configured_by_name(netprov):
     assert (cleared["qos_policy_id"], cleared["qos_network_policy_id"]) == (None, silver["id"])
     inherited = await _port_until(netprov, net, port, _qos_settled("AVAILABLE"))
     assert inherited["qos_network_policy_id"] == silver["id"]
-    assert f"{silver['id']} (network's)" in (await netprov("port", "list", net)).stdout
+    inherited_column = await netprov("port", "list", net, "-f", "value", "-c", "qos")
+    assert inherited_column.stdout.strip() == f"AVAILABLE {silver['id']} (network's)"
     network = _json(await netprov("network", "set", net, "--no-qos-policy", "--name", "qos-web-2", "--json"))
     assert (network["qos_policy_id"], network["name"]) == (None, "qos-web-2")
     await _port_until(netprov, net, port, _qos_settled(None))
@@ -130,7 +136,7 @@ async def test_watch_shows_qos_and_waits_for_it_to_settle(netprov):
     net = _json(await netprov("network", "create", "qos-watched", "--json"))["id"]
     port = _json(await netprov("port", "create", net, "--state", "ACTIVE", "--json"))["id"]
     assert (await netprov("port", "set", net, port, "--qos-policy", policy["id"])).exit_code == 0
-    watched = await netprov("watch", "--until-settled", "--timeout", "30")
+    watched = await netprov("watch", "--until-settled", "--timeout", "30", env={"COLUMNS": "400"})
     assert watched.exit_code == 0, watched.stderr
     assert "QOS" in watched.stdout
     (line,) = [line for line in watched.stdout.splitlines() if port in line]
