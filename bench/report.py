@@ -120,10 +120,6 @@ TARGETS = [
         applies=lambda doc: (get(doc, "scenarios", "reads", "seeded_ports") or 0) >= 10_000,
     ),
     Target(
-        "qos_put_p99", "7 qos", "PUT qos_policy_id to qos AVAILABLE p99",
-        lambda doc: get(doc, "scenarios", "qos", "put_to_available", "p99_ms"), operator.lt, 1000, "ms", "< 1 s",
-    ),
-    Target(
         "qos_fanout_1000", "7 qos", "policy update fanned out to 1,000 ports, all AVAILABLE",
         lambda doc: get(doc, "scenarios", "qos", "fan_out_s"), operator.lt, 10, "s", "< 10 s",
         applies=lambda doc: (get(doc, "scenarios", "qos", "fan_out_ports") or 0) >= 1000,

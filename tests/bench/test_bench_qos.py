@@ -33,6 +33,5 @@ def test_qos_scenario_measures_put_latency_and_the_fan_out(tmp_path):
     assert fan["network_policy_to_all_available_s"] > 0 and fan["update_answer_ms"] > 0
 
     targets = {row["key"]: row["result"] for row in doc["targets"]}
-    assert targets["qos_put_p99"] in ("pass", "FAIL")
     assert targets["qos_fanout_1000"] == "n/a (reduced size)"  # 20 ports is not the target's 1,000
     assert "7 qos" in stderr  # the human table
