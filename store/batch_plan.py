@@ -94,6 +94,12 @@ def plugged_ifaces(session: Session, iface_ids: list[str]) -> set[str]:
     return found
 
 
+def qos_op_id(port_id: str) -> str:
+    """The op id of the SET_QOS a batch gives a port with a QoS policy: the batch's own operation, so
+    a cancelled batch removes the port it never provisioned (store/batch_redrive.cancel_pending)."""
+    return f"{port_id}:batch-qos"
+
+
 def policies_by_id(session: Session, tenant_id: str, policy_ids: list[str]) -> dict[str, QosPolicyRow]:
     """Those of `policy_ids` that are QoS policies of `tenant_id`, by id."""
     rows: dict[str, QosPolicyRow] = {}
@@ -150,8 +156,9 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
     common = {"batch_id": batch_id, "created_at": now, "updated_at": now, "progress": f"queued in batch {batch_id}"}
     networks, ports, operations, items = [], [], [], []
 
-    def operation(resource_type: str, resource_id: str, seq: int, kind: OpKind, *, delivered: bool = True, **payload) -> str:
-        op_id = str(uuid.uuid4())
+    def operation(resource_type: str, resource_id: str, seq: int, kind: OpKind, *, delivered: bool = True,
+                  op_id: str | None = None, **payload) -> str:
+        op_id = op_id or str(uuid.uuid4())
         operations.append({
             "op_id": op_id, "resource_type": resource_type, "resource_id": resource_id, "tenant_id": tenant_id,
             "seq": seq, "kind": kind.value, "payload": {"batch_id": batch_id, **payload}, "delivered": delivered, "accepted_at": now,
@@ -181,7 +188,7 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
             # Its QoS shows PROVISIONING with the reason until that operation is applied (store.effective.effective_qos).
             row |= {"qos_seq": batch_seq + 1, "qos_progress": p.qos_reason}
             # Not delivered: held until the batch has settled the port, then the sweeper delivers it.
-            operation("port", p.id, batch_seq + 1, OpKind.SET_QOS, delivered=False, qos=p.qos)
+            operation("port", p.id, batch_seq + 1, OpKind.SET_QOS, delivered=False, op_id=qos_op_id(p.id), qos=p.qos)
         if a is not None:
             row |= {
                 "attachment_id": a.iface_id, "attachment_host": a.host, "attachment_status": AttachmentStatus.PROVISIONING.value,

@@ -92,3 +92,24 @@ async def test_batch_ports_get_the_policy_that_applies_to_them(api, settings):
     await api.settle(f"networks/{net}/ports/{own}", "port", timeout=30, until=lambda p: p["qos_status"] == "AVAILABLE" and p["status"] != "PROVISIONING")
     assert ledger_counts(settings, {own})[(own, "apply_qos")] == 2
     assert (await api.request("DELETE", f"qos_policies/{gold['id']}")).json()["code"] == "QosPolicyInUse"
+
+
+async def test_a_cancelled_batch_removes_the_qos_ports_it_never_provisioned(api):
+    """The SET_QOS a batch gives a port is the batch's own operation: cancelling the batch before the
+    port was provisioned removes the port (and its QoS operation), and the policy is free again."""
+    gold = await _policy(api, "gold")
+    body = {"batch": {
+        # flaky9-: the network is retried until its attempts run out, so its port is still pending.
+        "networks": [{"ref": "n1", "name": "flaky9-cancelled"}],
+        "ports": [{"ref": "p1", "network": "n1", "state": "ACTIVE", "qos_policy_id": gold["id"]}],
+    }}
+    created = (await post_batch(api, body))["batch"]
+    port = items_by(created)["port", "p1"]["id"]
+    net = items_by(created)["network", "n1"]["id"]
+    response = await api.request("DELETE", f"batches/{created['id']}")
+    assert response.status_code in (200, 202), response.text
+    batch = await wait_batch(api, created["id"])
+    assert items_by(batch)["port", "p1"]["status"] == "ERROR", batch["items"]
+    await api.gone(f"networks/{net}/ports/{port}")
+    response = await api.request("DELETE", f"qos_policies/{gold['id']}")
+    assert response.status_code == 204, response.text
