@@ -71,14 +71,18 @@ app.command("watch")(watch)
 @app.command("health")
 @reports_errors
 def health(ctx: typer.Context, json_output: JsonOpt = False, fmt: FormatOpt = None) -> None:
-    """The API's /healthz: its database and workflow engine."""
+    """The API's /healthz: its database and workflow engine (and, under `make run`, every process)."""
     cli = cli_context(ctx, json_output, fmt)
     with cli.client() as api:
         body = api.health()
     if cli.output != OutputFormat.table:
-        typer.echo(dump(cli.output, body.model_dump(mode="json")))
+        typer.echo(dump(cli.output, body.model_dump(mode="json", exclude_none=True)))  # the /healthz body as served
     else:
         typer.echo(f"status {body.status}: temporal {body.temporal}, database {body.database}")
+        for proc in body.processes or []:  # only under the dev stack's supervisor
+            exited = f", last exit: {proc.last_exit}" if proc.last_exit else ""
+            pid = f" pid {proc.pid}" if proc.pid else ""
+            typer.echo(f"  {proc.name:<16} {proc.state}{pid} since {proc.since}, {proc.restarts} restarts{exited}")
 
 
 def _mount_vm() -> None:

@@ -199,10 +199,23 @@ class ProblemBody(BaseModel):
     code: str
 
 
+class ProcessState(BaseModel):
+    """One child of a supervised dev stack (`make run`), as its supervisor last saw it."""
+
+    name: str
+    state: str  # running, restarting (waiting out its backoff), starting
+    pid: int | None = None
+    restarts: int = 0
+    since: str | None = None  # RFC 3339: when it entered this state
+    last_exit: str | None = None  # e.g. "killed by SIGKILL", "exit code 1"
+
+
 class Health(BaseModel):
     status: str
     temporal: str
     database: str
+    # Only under a supervisor (`make run`): every child process and its state.
+    processes: list[ProcessState] | None = None
 
 
 # -- live events and operator actions (GET .../events, .../history, .../actions/*) ---------

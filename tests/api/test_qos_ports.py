@@ -296,3 +296,21 @@ async def test_retry_of_a_failed_port_puts_its_policy_back_on(api, admin, stack)
     body = await api.settle(path, "port", until=qos_settled)
     assert (body["status"], body["qos_status"]) == ("DOWN", "AVAILABLE")
     assert ledger_actions(stack, port["id"]).count("apply_qos") == 2
+
+
+async def test_strict_handling_refuses_qos_changes_on_what_is_not_settled(api):
+    gold = await policy(api)
+    network = await api.create_network("flaky3-strict")
+    port = await api.create_port(network["id"])
+    strict = {"Prefer": "handling=strict"}
+
+    on_port = await api.request("PUT", f"networks/{network['id']}/ports/{port['id']}", json={"port": {"qos_policy_id": gold["id"]}}, headers=strict)
+    on_network = await api.request("PUT", f"networks/{network['id']}", json={"network": {"qos_policy_id": gold["id"]}}, headers=strict)
+    created = await api.request("POST", "qos_policies", json={"qos_policy": {"name": "fine", "rules": []}}, headers=strict)
+
+    for response in (on_port, on_network):
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "ResourceNotAvailable"
+    assert created.status_code == 201  # a policy is a definition: nothing to wait for
+    body = (await api.get(f"networks/{network['id']}/ports/{port['id']}"))["port"]
+    assert (body["qos_policy_id"], body["qos_status"]) == (None, None)

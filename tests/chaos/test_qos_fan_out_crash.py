@@ -16,7 +16,7 @@ from devstack.processes import ProcessStack
 from netprov.settings import Settings
 from plugins.qos_records import read_qos
 from plugins.registry import plugin_class
-from tests.chaos.test_crash_recovery import Load, _print_summary
+from tests.chaos.test_crash_recovery import Load, _crash_everything, _print_summary
 
 pytestmark = pytest.mark.chaos
 
@@ -61,18 +61,6 @@ async def _kill_api_mid_delivery(stack: ProcessStack, settings: Settings, log: l
     await asyncio.sleep(0.5)
     await asyncio.to_thread(stack.restart, "api")
     return undelivered
-
-
-async def _crash(stack: ProcessStack, log: list[str]) -> None:
-    started = time.monotonic()
-    for at, parts in CRASH_PLAN:
-        await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
-        for part in parts:
-            await asyncio.to_thread(stack.kill, part)
-            log.append(part)
-        await asyncio.sleep(0.5)
-        for part in reversed(parts):
-            await asyncio.to_thread(stack.restart, part)
 
 
 def _recorded(settings: Settings, port_ids: list[str]) -> dict[str, list[dict] | None]:
@@ -120,7 +108,7 @@ async def test_fan_out_survives_crashes_applied_once_per_revision(tmp_path):
         started = time.monotonic()
         put = asyncio.create_task(load.send("PUT", f"/qos_policies/{policy['id']}", {"qos_policy": {"rules": NEW}}))
         undelivered_at_kill = await _kill_api_mid_delivery(stack, settings, crashes)
-        await _crash(stack, crashes)
+        await _crash_everything(stack, crashes, CRASH_PLAN)
         response = await put
         assert response.status_code == 200, response.text
         final = await _all_available(load, network["id"], 300)
