@@ -21,7 +21,7 @@ from api.tracing import instrument
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
-from plugins.registry import agent_plugins, plugin_names
+from plugins.registry import agentless_plugins
 from store.engine import engine_for
 from store.projection import set_agentless_plugins
 
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     settings = settings or get_settings()
     engine = engine_for(settings.resolved_database_url, settings.auto_migrate)
     # The API writes port conditions too (a batch retry): the store must know the agent-free plugins.
-    set_agentless_plugins(set(plugin_names()) - set(agent_plugins()))
+    set_agentless_plugins(agentless_plugins())
     gateway = WorkflowGateway(settings, engine, client)
 
     @asynccontextmanager

@@ -53,3 +53,8 @@ def needs_agent(name: str) -> bool:
 def agent_plugins() -> list[str]:
     """The installed plugins that need host agents."""
     return [name for name in plugin_names() if needs_agent(name)]
+
+
+def agentless_plugins() -> set[str]:
+    """The installed plugins that need no host agent (the store is told them at process start)."""
+    return set(plugin_names()) - set(agent_plugins())

@@ -16,7 +16,7 @@ from activities.projection import ProjectionActivities
 from netprov.link_io import LinkMonitorConfig, LinkMonitorInput
 from netprov.naming import Signal, host_check_queue, host_task_queue, link_monitor_id
 from netprov.settings import Settings
-from plugins.registry import PluginSet, agent_plugins, plugin_names
+from plugins.registry import PluginSet, agentless_plugins
 from store.engine import engine_for
 from store.projection import set_agentless_plugins
 from workflows.batch import BatchWorkflow
@@ -44,7 +44,7 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.defau
 def _plugins(settings: Settings) -> PluginSet:
     # The store writes a port's conditions and must know which plugins need no host agent; it
     # cannot ask the registry itself (it sits below the plugins), so the worker tells it.
-    set_agentless_plugins(set(plugin_names()) - set(agent_plugins()))
+    set_agentless_plugins(agentless_plugins())
     return PluginSet(settings)
 
 

@@ -14,9 +14,10 @@ from sqlmodel import Session
 from netprov.conditions import AgentState, PortFacts, link_reason, port_conditions, while_pending
 from netprov.status import NO_ATTACHMENT
 from netprov.workflow_io import Projection
+from plugins.registry import agentless_plugins
 from store.engine import engine_for
 from store.links import LinkFinding, host_targets, record_findings
-from store.projection import apply_projection
+from store.projection import apply_projection, set_agentless_plugins
 from store.schema import scratch_database
 from store.tables import EventRow, NetworkRow, PortRow
 
@@ -81,6 +82,12 @@ def test_agent_liveness_and_pending_operations():
     assert by_type(port_conditions([], ATTACHED, None, T0))["AgentAlive"]["reason"] == "NotChecked"
     pending = by_type(port_conditions([], replace(ATTACHED, pending=True, progress="step 2 of 2"), None, T0))
     assert (pending["Provisioned"]["status"], pending["Provisioned"]["message"]) == ("False", "step 2 of 2")
+
+
+@pytest.fixture(autouse=True)
+def agentless_plugins_known():
+    """As every process that writes projections does at start (worker/build.py, api/app.py)."""
+    set_agentless_plugins(agentless_plugins())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
