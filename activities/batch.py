@@ -225,12 +225,12 @@ class BatchActivities:
             return f"waiting for port {port.id} to be provisioned"
         if port_item is not None and port_item.status == ERROR:
             reason = f"port {port.id} is in ERROR: {port_item.error}"
-            return fail(reason, attachment_status=AttachmentStatus.ERROR.value, attachment_reason=reason)
+            return fail(reason, **store.error_fields(kind, reason))  # the link says why, too
         if port.attachment_id != item.iface_id:
             return fail("cancelled: the attachment was withdrawn before it was plugged")
         if network is None:
             reason = f"network {item.network_id} no longer exists"
-            return fail(reason, attachment_status=AttachmentStatus.ERROR.value, attachment_reason=reason)
+            return fail(reason, **store.error_fields(kind, reason))  # the link says why, too
         extra = {k: str(v) for k, v in (network.plugin_data or {}).items()}
         request = PluginRequest(
             plugin, request_id, port.tenant_id, network.id, network.name,

@@ -6,7 +6,8 @@ the plan in one transaction and starts its workflow.
 Checked against the batch itself: refs unique, a port's `network` a network ref of this batch or
 an existing network of the tenant (usable: not being deleted, not in ERROR, AVAILABLE under strict
 handling), an attachment's `port` a port ref of this batch, one attachment per port, interfaces
-unique; against the database: plugins known, interfaces not plugged anywhere yet.
+unique; against the database: plugins known, interfaces not plugged anywhere yet, and the QoS
+policies the ports name the tenant's (else the whole batch is refused: 404 QosPolicyNotFound).
 """
 
 import uuid
@@ -15,15 +16,20 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from api.problems import InvalidBody
+from api.deps import check_uuid
+from api.problems import InvalidBody, QosPolicyNotFound
+from api.writes.port_qos import applying
 from netprov.batch_requests import MAX_ITEMS, BatchSpec
+from netprov.conditions import being_plugged, waiting_for_network
+from netprov.qos import spec_to_dict
 from netprov.settings import Settings
 from netprov.status import NetworkStatus
 from plugins.registry import UnknownPluginError, plugin_class
 from store import batch_plan
 from store.batch_plan import PlannedAttachment, PlannedBatch, PlannedNetwork, PlannedPort
 from store.projection import effective_status
-from store.tables import NetworkRow
+from store.qos_policies import spec_of
+from store.tables import NetworkRow, QosPolicyRow
 
 MAX_ERRORS = 20
 """A refusal lists at most this many problems."""
@@ -79,14 +85,28 @@ def check_batch(
 ) -> tuple[PlannedBatch, list[ItemProblem]]:
     """`plan_batch` for a caller that answers bad items its own way: the plan (to be used only
     when there are no problems) and every item problem, in request order. Raises InvalidBody only
-    for an empty batch or one over MAX_ITEMS."""
+    for an empty batch or one over MAX_ITEMS, and QosPolicyNotFound (404: the whole batch is
+    refused, as the contract says) when a port names a QoS policy the tenant does not have."""
     total = spec.item_count
     if total == 0:
         raise InvalidBody("The batch has no items: give networks, ports or attachments.")
     if total > MAX_ITEMS:
         raise InvalidBody(f"The batch has {total} items; at most {MAX_ITEMS} are allowed in one batch.")
     planner = _Planner(session, tenant_id, settings, strict)
+    planner.policies = _named_policies(session, spec, tenant_id)
     return planner.plan(spec), planner.problems
+
+
+def _named_policies(session: Session, spec: BatchSpec, tenant_id: str) -> dict[str, QosPolicyRow]:
+    """The QoS policies the batch's ports name, by canonical id. BadRequest for a value that is not
+    a UUID; QosPolicyNotFound for the first (in request order) the tenant does not have."""
+    named = {check_uuid(p.qos_policy_id, "qos_policy_id"): index
+             for index, p in reversed(list(enumerate(spec.ports))) if p.qos_policy_id is not None}
+    found = batch_plan.policies_by_id(session, tenant_id, list(named))
+    missing = sorted(set(named) - set(found), key=named.__getitem__)
+    if missing:
+        raise QosPolicyNotFound(f"QoS policy {missing[0]} not found (ports[{named[missing[0]]}]); nothing was stored.")
+    return found
 
 
 class _Planner:
@@ -99,6 +119,12 @@ class _Planner:
         self.strict = strict
         self.refs: dict[str, str] = {}
         self.problems: list[ItemProblem] = []
+        # Existing networks of the batch's ports that are AVAILABLE: their attachments wait on the
+        # plug only; every other (a network of this batch) waits for its network first.
+        self.ready_networks: set[str] = set()
+        # The QoS policies that apply to the batch's ports, by id: those the ports name (checked
+        # before planning), then those of the existing networks they are on.
+        self.policies: dict[str, QosPolicyRow] = {}
 
     def plan(self, spec: BatchSpec) -> PlannedBatch:
         plan = PlannedBatch()
@@ -129,6 +155,8 @@ class _Planner:
         batch_networks = {n.ref: n for n in plan.networks}
         wanted = sorted({p.network for p in spec.ports if p.network not in batch_networks and _is_uuid(p.network)})
         existing = batch_plan.networks_by_id(self.session, wanted)
+        inherited = sorted({row.qos_policy_id for row in existing.values() if row.qos_policy_id} - set(self.policies))
+        self.policies |= batch_plan.policies_by_id(self.session, self.tenant_id, inherited)
         for index, p in enumerate(spec.ports):
             self._claim_ref("ports", index, p.ref, "port")
             name = f"ref {p.ref}"
@@ -143,7 +171,19 @@ class _Planner:
                 else:
                     network_id = row.id
             columns = p.columns() if p.admin_state is not None else {}
-            plan.ports.append(PlannedPort(ref=p.ref, id=str(uuid.uuid4()), network_id=network_id, columns=columns))
+            own = check_uuid(p.qos_policy_id, "qos_policy_id") if p.qos_policy_id is not None else None
+            if own is not None:
+                columns["qos_policy_id"] = own  # canonical form
+            planned = PlannedPort(ref=p.ref, id=str(uuid.uuid4()), network_id=network_id, columns=columns)
+            self._plan_qos(planned, own or (existing[network_id].qos_policy_id if network_id in existing else None))
+            plan.ports.append(planned)
+
+    def _plan_qos(self, port: PlannedPort, policy_id: str | None) -> None:
+        """The QoS that applies to `port` (the policy `policy_id`), as a port created alone gets it."""
+        policy = self.policies.get(policy_id) if policy_id else None
+        if policy is not None:
+            port.qos = spec_to_dict(spec_of(policy))
+            port.qos_reason = applying(port.qos)
 
     def _existing_network(self, value: str, existing: dict[str, NetworkRow]) -> tuple[Flaw | None, str, NetworkRow | None]:
         """Why `value` cannot be the network of a port (None, "" and the row when it can)."""
@@ -160,6 +200,8 @@ class _Planner:
             return Flaw.NETWORK_UNUSABLE, f"network {row.id} is in ERROR ({reason}); no new ports on it", None
         if self.strict and status != NetworkStatus.AVAILABLE:
             return Flaw.NETWORK_UNUSABLE, f"network {row.id} is {status}; strict handling needs it AVAILABLE", None
+        if status == NetworkStatus.AVAILABLE:
+            self.ready_networks.add(row.id)
         return None, "", row
 
     def _attachments(self, spec: BatchSpec, plan: PlannedBatch) -> None:
@@ -183,8 +225,11 @@ class _Planner:
                 self._bad("attachments", index, name, Flaw.INTERFACE_TWICE,
                           f"interface {a.id!r} is also attached by attachments[{ifaces[a.id]}]")
             ifaces.setdefault(a.id, index)
-            attachment = PlannedAttachment(ref=a.ref or a.port, iface_id=a.id, host=a.host or self.settings.default_host)
+            host = a.host or self.settings.default_host
+            attachment = PlannedAttachment(ref=a.ref or a.port, iface_id=a.id, host=host)
             if port is not None and port.attachment is None:
+                ready = port.network_id in self.ready_networks
+                attachment.waiting_on = being_plugged(a.id, host) if ready else waiting_for_network(port.network_id)
                 port.attachment = attachment
                 plan.attachments.append((attachment, port))
         for iface in sorted(batch_plan.plugged_ifaces(self.session, list(ifaces))):

@@ -30,8 +30,8 @@ from bench.sizes import FULL, QUICK, SMOKE, Size
 from bench.stack import BenchStack
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory", "open_loop")
-# The wave-1 run (issue 8) by default; --open-loop runs issue 17's instead.
+SCENARIOS = ("baselines", "writes", "settle", "batch", "reads", "wait_vs_poll", "memory", "qos", "open_loop")
+# The wave-1 run (issue 8) and qos (issue 14) by default; --open-loop runs issue 17's instead.
 DEFAULT_SCENARIOS = SCENARIOS[:-1]
 
 
@@ -73,8 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def scenario_module(name: str):
-    """Scenarios 3 and 5 live in modules of their own (bench/batch.py, bench/wait_vs_poll.py), None when absent."""
-    if name in ("batch", "wait_vs_poll"):
+    """Scenarios 3, 5 and qos live in modules of their own (bench/batch.py, bench/wait_vs_poll.py, bench/qos.py), None when absent."""
+    if name in ("batch", "wait_vs_poll", "qos"):
         return _optional(f"bench.{name}")
     return {"writes": writes, "settle": settle, "reads": reads, "memory": memory, "open_loop": open_loop}[name]
 

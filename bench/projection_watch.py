@@ -68,6 +68,20 @@ class ProjectionWatch:
         rows = self.query(f"SELECT {SETTLED}, status, attachment_status FROM ports WHERE id = ?", (port_id,))
         return (bool(rows[0][0]), rows[0][1], rows[0][2]) if rows else (False, None, None)
 
+    def port_qos(self, port_id: str) -> tuple[bool, str | None]:
+        """(settled, qos_status) of one port: settled once every accepted operation (a SET_QOS too) is applied."""
+        rows = self.query(f"SELECT {SETTLED}, qos_status FROM ports WHERE id = ?", (port_id,))
+        return (bool(rows[0][0]), rows[0][1]) if rows else (False, None)
+
+    def qos_counts(self, network_id: str) -> dict[str, int]:
+        """{qos_status: ports} of the network's settled ports ("PENDING" for those not settled yet)."""
+        rows = self.query(
+            f"SELECT CASE WHEN {SETTLED} THEN COALESCE(qos_status, 'NONE') ELSE 'PENDING' END AS s, COUNT(*) "
+            "FROM ports WHERE network_id = ? GROUP BY s",
+            (network_id,),
+        )
+        return dict(rows)
+
     def settled_ports(self, network_id: str) -> dict[str, str]:
         """{port id: status} of the network's settled ports."""
         return dict(self.query(f"SELECT id, status FROM ports WHERE network_id = ? AND {SETTLED}", (network_id,)))

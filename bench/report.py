@@ -120,6 +120,11 @@ TARGETS = [
         applies=lambda doc: (get(doc, "scenarios", "reads", "seeded_ports") or 0) >= 10_000,
     ),
     Target(
+        "qos_fanout_1000", "7 qos", "policy update fanned out to 1,000 ports, all AVAILABLE",
+        lambda doc: get(doc, "scenarios", "qos", "fan_out_s"), operator.lt, 10, "s", "< 10 s",
+        applies=lambda doc: (get(doc, "scenarios", "qos", "fan_out_ports") or 0) >= 1000,
+    ),
+    Target(
         "api_rss", "6 memory", "API peak RSS", lambda doc: get(doc, "scenarios", "memory", "api", "peak_rss_mb"),
         operator.lt, 300, "MB", "< 300 MB",
     ),
@@ -224,6 +229,16 @@ def figure_rows(doc: dict) -> list[tuple[str, str, str]]:
         for key, value in waiting.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 rows.append(("5 wait", key.replace("_", " "), _fmt(value)))
+    qos = get(doc, "scenarios", "qos") or {}
+    if qos.get("put_to_available"):
+        rows.append(("7 qos", "PUT qos_policy_id (attached port) to qos AVAILABLE p50/p99", _pair(qos["put_to_available"])))
+        rows.append(("7 qos", "  the PUT's answer p50/p99", _pair(qos["put_to_available"].get("put_answer"))))
+        fan = qos.get("fan_out") or {}
+        rows.append(("7 qos", f"policy update to {fan.get('ports')} ports: answer / all AVAILABLE",
+                     f"{_fmt(fan.get('update_answer_ms'), 'ms')} / {_fmt(fan.get('update_to_all_available_s'), 's')}"))
+        rows.append(("7 qos", "  quarters of the ports AVAILABLE at", ", ".join(f"{k} {_fmt(v, 's')}" for k, v in (fan.get("update_progress") or {}).items())))
+        rows.append(("7 qos", f"network policy set, {fan.get('ports')} ports inherit: answer / all AVAILABLE",
+                     f"{_fmt(fan.get('network_policy_answer_ms'), 'ms')} / {_fmt(fan.get('network_policy_to_all_available_s'), 's')}"))
     memory = get(doc, "scenarios", "memory") or {}
     if memory:
         counts = memory.get("resources_in_database") or {}

@@ -31,6 +31,9 @@ class Size:
     batch_networks: int
     batch_ports: int
     batch_baseline_ports: int
+    # Scenario qos: PUT qos_policy_id samples (one port at a time), and the ports a policy update fans out to.
+    qos_samples: int
+    qos_fanout_ports: int
     # Longest a drain (every accepted write applied) may take before the run gives up on it.
     drain_timeout: float
 
@@ -55,6 +58,8 @@ SMOKE = Size(
     batch_networks=2,
     batch_ports=20,
     batch_baseline_ports=10,
+    qos_samples=5,
+    qos_fanout_ports=20,
     drain_timeout=60,
 )
 QUICK = Size(
@@ -74,6 +79,8 @@ QUICK = Size(
     batch_networks=10,
     batch_ports=200,
     batch_baseline_ports=50,
+    qos_samples=20,
+    qos_fanout_ports=200,
     drain_timeout=120,
 )
 FULL = Size(
@@ -93,6 +100,8 @@ FULL = Size(
     batch_networks=10,
     batch_ports=1_000,
     batch_baseline_ports=200,
+    qos_samples=50,
+    qos_fanout_ports=1_000,
     drain_timeout=300,
 )
 SIZES = {size.name: size for size in (SMOKE, QUICK, FULL)}

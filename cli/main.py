@@ -4,6 +4,8 @@
     netprov network create web --wait 10
     netprov port create NETWORK --state ACTIVE
     netprov attachment create NETWORK PORT --iface vif-1 --host h1 --wait 10
+    netprov qos policy create gold --bandwidth-limit 8000,direction=egress --dscp-mark 26
+    netprov port set NETWORK PORT --qos-policy gold   # --no-qos-policy clears it
     netprov watch                      # live table of statuses
     netprov admin history NETWORK      # operations, workflow runs, events
 
@@ -22,6 +24,7 @@ from cli.admin import admin_app
 from cli.batch import app as batch_app
 from cli.context import DEFAULT_API_URL, CliContext, JsonOpt, cli_context, reports_errors
 from cli.formats import FormatOpt, OutputFormat, dump
+from cli.qos import network_set, port_set, qos_app
 from cli.resources import attachment_app, network_app, port_app, token_app
 from cli.watch import watch
 
@@ -59,6 +62,9 @@ app.add_typer(attachment_app, name="attachment")
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 app.add_typer(batch_app, name="batch")
+app.add_typer(qos_app, name="qos")
+port_app.command("set")(port_set)
+network_app.command("set")(network_set)
 app.command("watch")(watch)
 
 

@@ -6,6 +6,7 @@ from rich.text import Text
 
 from cli.context import CliContext, console
 from cli.formats import Column, OutputFormat, dump, render_list, render_one
+from netprov.qos_resources import QosPolicyBody
 from netprov.resources import AttachmentBody, HistoryBody, NetworkBody, PortBody, TokenBody
 
 STATUS_STYLE = {
@@ -52,26 +53,68 @@ def _link_styled(row: dict) -> Text:
     return text
 
 
+def _qos_plain(row: dict) -> str:
+    """A port's QoS status and the policy that applies (its own, or its network's, marked so)."""
+    status, own, inherited = row.get("qos_status"), row.get("qos_policy_id"), row.get("qos_network_policy_id")
+    if status is None and own is None and inherited is None:
+        return ""
+    text = f"{status or '-'} {own}" if own else f"{status or '-'} {inherited} (network's)" if inherited else status or "-"
+    return f"{text} ({row['qos_status_reason']})" if row.get("qos_status_reason") else text
+
+
+def _qos_styled(row: dict) -> Text:
+    plain = _qos_plain(row)
+    if not plain:
+        return Text("-")
+    status = row.get("qos_status") or "-"
+    text = status_text(row.get("qos_status"))
+    text.append(plain[len(status):])
+    return text
+
+
+def rule_text(rule: dict) -> str:
+    """One rule of a policy body, as a line: `bandwidth_limit egress 8000 kbps, burst 800 kbps`."""
+    if rule.get("type") == "bandwidth_limit":
+        burst = f", burst {rule['max_burst_kbps']} kbps" if rule.get("max_burst_kbps") else ""
+        return f"bandwidth_limit {rule.get('direction')} {rule.get('max_kbps')} kbps{burst}"
+    return f"dscp_marking {rule.get('dscp_mark')}"
+
+
+def _rules_plain(row: dict) -> str:
+    return "; ".join(rule_text(rule) for rule in row.get("rules") or []) or "(no rules)"
+
+
+def _rules_styled(row: dict) -> Text:
+    return Text("\n".join(rule_text(rule) for rule in row.get("rules") or []) or "(no rules)")
+
+
 ID = Column("id", wrap=False)
 WORKFLOW = Column("workflow", plain=lambda row: (row.get("links") or {}).get("workflow") or "")
 NETWORK_LIST = (ID, Column("name"), _status_column("status"), Column("status_reason"), Column("plugin", wrap=False))
 NETWORK_SHOW = (
     ID, Column("name"), _status_column("status"), Column("status_reason"), Column("plugin"), Column("plugin_data"),
-    Column("created_at"), Column("updated_at"), WORKFLOW,
+    Column("qos_policy_id"), Column("created_at"), Column("updated_at"), WORKFLOW,
 )
 PORT_LIST = (
     ID, Column("state", wrap=False), _status_column("status"), Column("status_reason"),
     Column("link_status", styled=_link_styled), Column("attachment", plain=_attachment_plain, styled=_attachment_styled),
+    Column("qos", plain=_qos_plain, styled=_qos_styled),
 )
 PORT_SHOW = (
     ID, Column("network_id"), Column("state"), _status_column("status"), Column("status_reason"),
     _status_column("link_status"), Column("link_status_string"),
     Column("attachment", plain=_attachment_plain, styled=_attachment_styled),
     Column("attachment_reason", plain=lambda row: (row.get("attachment") or {}).get("status_reason") or ""),
+    Column("qos_policy_id"), Column("qos_network_policy_id"), _status_column("qos_status"), Column("qos_status_reason"),
     Column("created_at"), Column("updated_at"), WORKFLOW,
 )
 ATTACHMENT = (ID, Column("host"), _status_column("status"), Column("status_reason"))
 ATTACHMENT_LIST = (Column("port_id", wrap=False), *ATTACHMENT)
+QOS_POLICY_LIST = (ID, Column("name"), _status_column("status"), Column("rules", plain=_rules_plain, styled=_rules_styled))
+QOS_POLICY_SHOW = (
+    ID, Column("name"), _status_column("status"), Column("status_reason"),
+    Column("rules", plain=_rules_plain, styled=_rules_styled), Column("created_at"), Column("updated_at"),
+)
 
 
 def _echo(value) -> None:
@@ -103,6 +146,14 @@ def port(cli: CliContext, body: PortBody) -> None:
 
 def ports(cli: CliContext, bodies: list[PortBody]) -> None:
     _list(cli, PORT_LIST, bodies)
+
+
+def qos_policy(cli: CliContext, body: QosPolicyBody) -> None:
+    _one(cli, QOS_POLICY_SHOW, body)
+
+
+def qos_policies(cli: CliContext, bodies: list[QosPolicyBody]) -> None:
+    _list(cli, QOS_POLICY_LIST, bodies)
 
 
 def attachment(cli: CliContext, body: AttachmentBody | None) -> None:

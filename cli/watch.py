@@ -36,6 +36,8 @@ class Row:
     link_reason: str | None = None
     attachment: str | None = None
     attachment_status: str | None = None
+    qos: str | None = None  # a port's qos_status (None: no QoS policy applies)
+    qos_reason: str | None = None
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Board:
             self.rows[("network", network.id)] = Row("network", network.id, network.name, network.status, network.status_reason)
         for port in ports:
             row = Row("port", port.id, port.network_id, port.status, port.status_reason, port.link_status, port.link_status_string)
+            row.qos, row.qos_reason = port.qos_status, port.qos_status_reason
             if port.attachment is not None:
                 row.attachment = f"{port.attachment.id}@{port.attachment.host}"
                 row.attachment_status = port.attachment.status
@@ -70,6 +73,8 @@ class Board:
             row = self.rows.setdefault(("port", data.id), Row("port", data.id, data.network_id or ""))
             if event.type.endswith("link_status"):
                 row.link, row.link_reason = data.link_status, data.link_status_string
+            elif event.type.endswith("qos_status"):
+                row.qos, row.qos_reason = data.qos_status, data.qos_status_reason
             else:
                 row.status, row.reason = data.status, data.status_reason
                 row.link, row.link_reason = data.link_status or row.link, data.link_status_string
@@ -83,11 +88,11 @@ class Board:
                 row.attachment, row.attachment_status = f"{data.id}@{data.host}", data.status
 
     def settled(self) -> bool:
-        return all(r.status != PROVISIONING and r.attachment_status != PROVISIONING for r in self.rows.values())
+        return all(PROVISIONING not in (r.status, r.attachment_status, r.qos) for r in self.rows.values())
 
     def table(self, caption: str = "") -> Table:
         table = Table(header_style="bold", caption=caption, caption_justify="left")
-        for column in ("TYPE", "ID", "NETWORK", "STATUS", "REASON", "LINK", "ATTACHMENT"):
+        for column in ("TYPE", "ID", "NETWORK", "STATUS", "REASON", "LINK", "ATTACHMENT", "QOS"):
             table.add_column(column, no_wrap=column in ("TYPE", "ID", "STATUS"))
         for row in self.rows.values():
             link = status_text(row.link) if row.link else Text("")
@@ -97,7 +102,10 @@ class Board:
             if row.attachment:
                 attachment = Text(f"{row.attachment} ")
                 attachment.append_text(status_text(row.attachment_status))
-            table.add_row(row.kind, row.id, row.parent, status_text(row.status), row.reason or "", link, attachment)
+            qos = status_text(row.qos) if row.qos else Text("")
+            if row.qos and row.qos_reason:
+                qos.append(f" ({row.qos_reason})")
+            table.add_row(row.kind, row.id, row.parent, status_text(row.status), row.reason or "", link, attachment, qos)
         return table
 
 

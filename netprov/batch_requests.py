@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, StringConstraints
 
 from netprov.identifiers import Identifier
-from netprov.resources import Name, StrictModel, Token
+from netprov.resources import Name, QosPolicyRef, StrictModel, Token
 from netprov.status import AdminState
 
 MAX_ITEMS = 25000
@@ -38,20 +38,26 @@ class BatchPort(StrictModel):
     ref: Ref
     # A network ref of this batch, or the id of an existing network of the tenant (a ref wins).
     network: Ref
-    # ACTIVE or DOWN in any case, default DOWN. Checked by the planning, so the error names the item.
+    # Exactly ACTIVE or DOWN (case matters, as on POST port), default DOWN. Checked by the planning,
+    # so the error names the item.
     state: Annotated[str, StringConstraints(max_length=255)] | None = None
+    # An existing QoS policy of the tenant (checked by the planning: an unknown one refuses the whole
+    # batch, 404 QosPolicyNotFound). Without one, the port uses its network's, as any port does.
+    qos_policy_id: QosPolicyRef = None
 
     # Fields about the item's place in the batch, not columns of the port it makes.
     PLACEMENT: ClassVar[frozenset[str]] = frozenset({"ref", "network"})
 
     @property
     def admin_state(self) -> AdminState | None:
-        """The admin state asked for (DOWN when none was given); None when `state` is not one."""
-        return AdminState.__members__.get((self.state or AdminState.DOWN.value).upper())
+        """The admin state asked for (DOWN when none was given); None when `state` is not exactly
+        ACTIVE or DOWN (`down` and "" are not: only an absent state defaults)."""
+        return AdminState.__members__.get(AdminState.DOWN.value if self.state is None else self.state)
 
     def columns(self) -> dict[str, Any]:
-        """The port row's columns this item sets (call once `admin_state` is known to be valid)."""
-        return self.model_dump(exclude=set(self.PLACEMENT)) | {"state": self.admin_state.value}
+        """The port row's columns this item sets (call once `admin_state` is known to be valid); a
+        field not given is left to the column's default."""
+        return self.model_dump(exclude=set(self.PLACEMENT), exclude_none=True) | {"state": self.admin_state.value}
 
 
 class BatchAttachment(StrictModel):

@@ -10,8 +10,16 @@
         for event in api.events():                            # live status events (SSE)
             print(event.id, event.type, event.data.status)
 
+QoS: policies are definitions the service holds; ports (or their network) name one, and each port's
+`qos_status` says how far its device enforces it:
+
+        gold = api.create_qos_policy("gold", [BandwidthLimitRule(max_kbps=8000), DscpMarkingRule(dscp_mark=26)])
+        api.set_port_qos_policy(network.id, port.id, gold.id)         # None clears it
+        port = api.wait_until(port, qos_status="AVAILABLE", timeout=30)
+        api.update_qos_policy(gold.id, rules=[{"type": "bandwidth_limit", "max_kbps": 4000}])  # re-applied to every port
+
 Resources come back as the pydantic models of `netprov.resources` (NetworkBody, PortBody,
-AttachmentBody, ...). `wait=N` on a write sends `Prefer: wait=N`: the API holds the answer until
+AttachmentBody, ...) and `netprov.qos_resources` (QosPolicyBody). `wait=N` on a write sends `Prefer: wait=N`: the API holds the answer until
 the resource settles or N seconds pass. The async client has the same methods, awaited.
 
 Exceptions: NetprovError, and under ProblemError one class per code of the problem table
@@ -19,7 +27,9 @@ Exceptions: NetprovError, and under ProblemError one class per code of the probl
 netprov_client/errors.py. Installable alone: `pip install clients/python` (httpx and pydantic only).
 """
 
+from netprov.qos_resources import BandwidthLimitRule, DscpMarkingRule, QosPolicyBody
 from netprov_client.aio import AsyncClient
+from netprov_client.calls import UNSET
 from netprov_client.errors import (
     PROBLEM_CLASSES,
     ApiUnreachable,
@@ -37,5 +47,6 @@ globals().update(PROBLEM_CLASSES)
 
 __all__ = [
     "AsyncClient", "Client", "ApiUnreachable", "NetprovError", "ProblemError", "ResourceFailed", "WaitTimeout",
-    "SseParser", "STREAM_IDLE_TIMEOUT", "TRUNCATED", "problem_from", *PROBLEM_CLASSES,
+    "SseParser", "STREAM_IDLE_TIMEOUT", "TRUNCATED", "problem_from", "UNSET", "BandwidthLimitRule", "DscpMarkingRule",
+    "QosPolicyBody", *PROBLEM_CLASSES,
 ]

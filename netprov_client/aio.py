@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 import httpx
 from pydantic import BaseModel
 
+from netprov.qos_resources import QosPolicyBody
 from netprov.resources import AttachmentBody, Health, HistoryBody, NetworkBody, PortBody, StatusEvent, TokenBody
-from netprov_client.calls import DEFAULT_TIMEOUT, Call, Requests, T, client_headers, statuses
+from netprov_client.calls import DEFAULT_TIMEOUT, UNSET, Call, Requests, Rule, T, Unset, client_headers, statuses
 from netprov_client.errors import ApiUnreachable, ProblemError, WaitTimeout, problem_from
 from netprov_client.sse import STREAM_IDLE_TIMEOUT, TRUNCATED, SseParser
 from netprov_client.waiting import check, concerns
@@ -55,8 +56,8 @@ class AsyncClient:
         return call.parse(response)
 
     async def create_network(self, name: str, *, plugin: str | None = None, wait: int | None = None,
-                             idempotency_key: str | None = None) -> NetworkBody:
-        return await self._run(self._requests.create_network(name, plugin, wait, idempotency_key))
+                             idempotency_key: str | None = None, qos_policy_id: str | None | Unset = UNSET) -> NetworkBody:
+        return await self._run(self._requests.create_network(name, plugin, wait, idempotency_key, qos_policy_id))
 
     async def list_networks(self, *, status: str | Iterable[str] | None = None) -> list[NetworkBody]:
         return await self._run(self._requests.list_networks(status))
@@ -64,16 +65,20 @@ class AsyncClient:
     async def show_network(self, network_id: str) -> NetworkBody:
         return await self._run(self._requests.show_network(network_id))
 
-    async def update_network(self, network_id: str, *, name: str) -> NetworkBody:
-        await self._run(self._requests.rename_network(network_id, name))
+    async def update_network(self, network_id: str, *, name: str | None = None,
+                             qos_policy_id: str | None | Unset = UNSET) -> NetworkBody:
+        await self._run(self._requests.update_network(network_id, name, qos_policy_id))
         return await self.show_network(network_id)
+
+    async def set_network_qos_policy(self, network_id: str, policy_id: str | None) -> NetworkBody:
+        return await self.update_network(network_id, qos_policy_id=policy_id)
 
     async def delete_network(self, network_id: str, *, wait: int | None = None) -> bool:
         return await self._run(self._requests.delete_network(network_id, wait))
 
     async def create_port(self, network_id: str, *, state: str | None = None, wait: int | None = None,
-                          idempotency_key: str | None = None) -> PortBody:
-        return await self._run(self._requests.create_port(network_id, state, wait, idempotency_key))
+                          idempotency_key: str | None = None, qos_policy_id: str | None | Unset = UNSET) -> PortBody:
+        return await self._run(self._requests.create_port(network_id, state, wait, idempotency_key, qos_policy_id))
 
     async def list_ports(self, network_id: str, *, status: str | Iterable[str] | None = None) -> list[PortBody]:
         return await self._run(self._requests.list_ports(network_id, status))
@@ -81,9 +86,14 @@ class AsyncClient:
     async def show_port(self, network_id: str, port_id: str) -> PortBody:
         return await self._run(self._requests.show_port(network_id, port_id))
 
-    async def update_port(self, network_id: str, port_id: str, *, state: str, wait: int | None = None) -> PortBody:
-        port = await self._run(self._requests.update_port(network_id, port_id, state, wait))
+    async def update_port(self, network_id: str, port_id: str, *, state: str | None = None, wait: int | None = None,
+                          qos_policy_id: str | None | Unset = UNSET) -> PortBody:
+        port = await self._run(self._requests.update_port(network_id, port_id, state, wait, qos_policy_id))
         return port or await self.show_port(network_id, port_id)
+
+    async def set_port_qos_policy(self, network_id: str, port_id: str, policy_id: str | None, *,
+                                  wait: int | None = None) -> PortBody:
+        return await self.update_port(network_id, port_id, qos_policy_id=policy_id, wait=wait)
 
     async def delete_port(self, network_id: str, port_id: str, *, wait: int | None = None) -> bool:
         return await self._run(self._requests.delete_port(network_id, port_id, wait))
@@ -107,6 +117,22 @@ class AsyncClient:
 
     async def delete_attachment(self, network_id: str, port_id: str, *, wait: int | None = None) -> bool:
         return await self._run(self._requests.delete_attachment(network_id, port_id, wait))
+
+    async def create_qos_policy(self, name: str, rules: Iterable[Rule] = ()) -> QosPolicyBody:
+        return await self._run(self._requests.create_qos_policy(name, rules))
+
+    async def list_qos_policies(self) -> list[QosPolicyBody]:
+        return await self._run(self._requests.list_qos_policies())
+
+    async def show_qos_policy(self, policy_id: str) -> QosPolicyBody:
+        return await self._run(self._requests.show_qos_policy(policy_id))
+
+    async def update_qos_policy(self, policy_id: str, *, name: str | None = None,
+                                rules: Iterable[Rule] | None = None) -> QosPolicyBody:
+        return await self._run(self._requests.update_qos_policy(policy_id, name, rules))
+
+    async def delete_qos_policy(self, policy_id: str) -> None:
+        await self._run(self._requests.delete_qos_policy(policy_id))
 
     async def create_token(self, *, tenant_id: str | None = None, admin: bool = False) -> TokenBody:
         return await self._run(self._requests.create_token(tenant_id, admin))
@@ -176,6 +202,7 @@ class AsyncClient:
         timeout: float = 60.0,
         link_status: str | None = None,
         attachment_status: str | None = None,
+        qos_status: str | None = None,
     ) -> NetworkBody | PortBody:
         """As Client.wait_until: on the live event stream, falling back to GETs with backoff."""
         wanted = statuses(status)
@@ -187,10 +214,10 @@ class AsyncClient:
                     try:
                         await anext(stream)  # open: no event after this point is missed
                     except (ProblemError, ApiUnreachable, httpx.TransportError):
-                        return await self._poll_until(resource, wanted, link_status, attachment_status)
+                        return await self._poll_until(resource, wanted, link_status, attachment_status, qos_status)
                     while True:
                         current = await self._run(self._requests.show(resource))
-                        if check(current, wanted, link_status, attachment_status):
+                        if check(current, wanted, link_status, attachment_status, qos_status):
                             return current  # type: ignore[return-value]
                         while True:
                             try:
@@ -207,11 +234,11 @@ class AsyncClient:
         except TimeoutError:
             raise WaitTimeout(f"{resource.id} did not reach {status} within {timeout} s", current) from None
 
-    async def _poll_until(self, resource, wanted, link_status, attachment_status):
+    async def _poll_until(self, resource, wanted, link_status, attachment_status, qos_status=None):
         delay = 0.1
         while True:
             current = await self._run(self._requests.show(resource))
-            if check(current, wanted, link_status, attachment_status):
+            if check(current, wanted, link_status, attachment_status, qos_status):
                 return current
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

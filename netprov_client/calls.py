@@ -3,17 +3,32 @@ Client and AsyncClient, which only execute them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from netprov.qos_resources import BandwidthLimitRule, DscpMarkingRule, QosPolicyBody
 from netprov.resources import AttachmentBody, Health, HistoryBody, NetworkBody, PortBody, TokenBody
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 90.0  # longer than the longest Prefer: wait (60 s)
+
+# A QoS rule as the client takes it: a rule model, or its JSON form as a dict (the API checks it).
+Rule = BandwidthLimitRule | DscpMarkingRule | Mapping[str, Any]
+
+
+class Unset:
+    """The type of UNSET."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = Unset()
+"""`qos_policy_id=UNSET` leaves a resource's policy as it is; None clears it (the API's null)."""
 
 
 def client_headers(token: str | None) -> dict[str, str]:
@@ -56,6 +71,18 @@ def _nothing(response: httpx.Response) -> None:
     return None
 
 
+def _with_policy(body: dict[str, Any], qos_policy_id: str | None | Unset) -> dict[str, Any]:
+    return body if qos_policy_id is UNSET else body | {"qos_policy_id": qos_policy_id}
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    return rule.model_dump(mode="json") if isinstance(rule, BaseModel) else dict(rule)
+
+
+def _key(idempotency_key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+
+
 def _attachment_or_none(response: httpx.Response) -> AttachmentBody | None:
     body = response.json()["attachment"]
     return None if body is None else AttachmentBody.model_validate(body)
@@ -86,9 +113,10 @@ class Requests:
         return f"{self.networks(network_id)}/ports" + (f"/{port_id}" if port_id else "")
 
     # networks
-    def create_network(self, name: str, plugin: str | None, wait: int | None, idempotency_key: str | None) -> Call:
-        body: dict[str, Any] = {"name": name} | ({"plugin": plugin} if plugin else {})
-        headers = _prefer(wait) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
+    def create_network(self, name: str, plugin: str | None, wait: int | None, idempotency_key: str | None,
+                       qos_policy_id: str | None | Unset = UNSET) -> Call:
+        body: dict[str, Any] = _with_policy({"name": name} | ({"plugin": plugin} if plugin else {}), qos_policy_id)
+        headers = _prefer(wait) | _key(idempotency_key)
         return Call("POST", self.networks(), _model("network", NetworkBody), json={"network": body}, headers=headers)
 
     def list_networks(self, status: str | Iterable[str] | None) -> Call:
@@ -98,16 +126,21 @@ class Requests:
     def show_network(self, network_id: str) -> Call:
         return Call("GET", self.networks(network_id), _model("network", NetworkBody))
 
-    def rename_network(self, network_id: str, name: str) -> Call:
-        return Call("PUT", self.networks(network_id), _nothing, json={"network": {"name": name}})
+    def update_network(self, network_id: str, name: str | None, qos_policy_id: str | None | Unset = UNSET) -> Call:
+        body = _with_policy({"name": name} if name is not None else {}, qos_policy_id)
+        if not body:
+            raise ValueError("update_network needs a name or a qos_policy_id")
+        return Call("PUT", self.networks(network_id), _nothing, json={"network": body})
 
     def delete_network(self, network_id: str, wait: int | None) -> Call:
         return Call("DELETE", self.networks(network_id), _gone, headers=_prefer(wait))
 
     # ports
-    def create_port(self, network_id: str, state: str | None, wait: int | None, idempotency_key: str | None) -> Call:
-        headers = _prefer(wait) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
-        body = {"port": {"state": state}} if state else None
+    def create_port(self, network_id: str, state: str | None, wait: int | None, idempotency_key: str | None,
+                    qos_policy_id: str | None | Unset = UNSET) -> Call:
+        headers = _prefer(wait) | _key(idempotency_key)
+        fields = _with_policy({"state": state} if state else {}, qos_policy_id)
+        body = {"port": fields} if fields else None
         return Call("POST", self.ports(network_id), _model("port", PortBody), json=body, headers=headers)
 
     def list_ports(self, network_id: str, status: str | Iterable[str] | None) -> Call:
@@ -117,12 +150,16 @@ class Requests:
     def show_port(self, network_id: str, port_id: str) -> Call:
         return Call("GET", self.ports(network_id, port_id), _model("port", PortBody))
 
-    def update_port(self, network_id: str, port_id: str, state: str, wait: int | None) -> Call:
+    def update_port(self, network_id: str, port_id: str, state: str | None, wait: int | None,
+                    qos_policy_id: str | None | Unset = UNSET) -> Call:
         # 204 without a wait; with one, 200 and the port as the wait left it.
         def parse(response: httpx.Response) -> PortBody | None:
             return PortBody.model_validate(response.json()["port"]) if response.status_code == 200 else None
 
-        return Call("PUT", self.ports(network_id, port_id), parse, json={"port": {"state": state}}, headers=_prefer(wait))
+        body = _with_policy({"state": state} if state is not None else {}, qos_policy_id)
+        if not body:
+            raise ValueError("update_port needs a state or a qos_policy_id")
+        return Call("PUT", self.ports(network_id, port_id), parse, json={"port": body}, headers=_prefer(wait))
 
     def delete_port(self, network_id: str, port_id: str, wait: int | None) -> Call:
         return Call("DELETE", self.ports(network_id, port_id), _gone, headers=_prefer(wait))
@@ -141,6 +178,30 @@ class Requests:
 
     def delete_attachment(self, network_id: str, port_id: str, wait: int | None) -> Call:
         return Call("DELETE", self.attachment(network_id, port_id), _gone, headers=_prefer(wait))
+
+    # QoS policies
+    def qos_policies(self, policy_id: str | None = None) -> str:
+        return f"{self.base}/qos_policies" + (f"/{policy_id}" if policy_id else "")
+
+    def create_qos_policy(self, name: str, rules: Iterable[Rule]) -> Call:
+        body = {"qos_policy": {"name": name, "rules": [rule_json(rule) for rule in rules]}}
+        return Call("POST", self.qos_policies(), _model("qos_policy", QosPolicyBody), json=body)
+
+    def list_qos_policies(self) -> Call:
+        return Call("GET", self.qos_policies(), _models("qos_policies", QosPolicyBody), params={"detail": "true"})
+
+    def show_qos_policy(self, policy_id: str) -> Call:
+        return Call("GET", self.qos_policies(policy_id), _model("qos_policy", QosPolicyBody))
+
+    def update_qos_policy(self, policy_id: str, name: str | None, rules: Iterable[Rule] | None) -> Call:
+        body: dict[str, Any] = ({"name": name} if name is not None else {}) | (
+            {"rules": [rule_json(rule) for rule in rules]} if rules is not None else {})
+        if not body:
+            raise ValueError("update_qos_policy needs a name or rules")
+        return Call("PUT", self.qos_policies(policy_id), _model("qos_policy", QosPolicyBody), json={"qos_policy": body})
+
+    def delete_qos_policy(self, policy_id: str) -> Call:
+        return Call("DELETE", self.qos_policies(policy_id), _nothing)
 
     # tokens, health
     def create_token(self, tenant_id: str | None, admin: bool) -> Call:

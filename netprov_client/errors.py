@@ -6,8 +6,9 @@
     ├── ResourceFailed                wait_until: the resource went to ERROR instead
     └── ProblemError                  an application/problem+json answer: .status .title .detail .code
         └── one class per row of netprov/problems.py, named by its `code`, under its family:
-            BadRequest, Unauthorized, Forbidden, NotFound (NetworkNotFound, PortNotFound, ...),
-            Conflict (NetworkInUse, PortInUse, AlreadyAttached, ...), ServiceUnavailable
+            BadRequest, Unauthorized, Forbidden, NotFound (NetworkNotFound, PortNotFound,
+            QosPolicyNotFound, ...), Conflict (NetworkInUse, PortInUse, AlreadyAttached,
+            QosPolicyInUse, ...), ServiceUnavailable
             (.retry_after: seconds, from Retry-After), ...
 
 An answer whose `code` the table does not know is raised as the class standing for its status.

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable, Iterator
 import httpx
 from pydantic import BaseModel
 
+from netprov.qos_resources import QosPolicyBody
 from netprov.resources import AttachmentBody, Health, HistoryBody, NetworkBody, PortBody, StatusEvent, TokenBody
-from netprov_client.calls import DEFAULT_TIMEOUT, Call, Requests, T, client_headers, statuses
+from netprov_client.calls import DEFAULT_TIMEOUT, UNSET, Call, Requests, Rule, T, Unset, client_headers, statuses
 from netprov_client.errors import ApiUnreachable, ProblemError, WaitTimeout, problem_from
 from netprov_client.sse import STREAM_IDLE_TIMEOUT, TRUNCATED, SseParser
 from netprov_client.waiting import check, concerns
@@ -57,8 +58,9 @@ class Client:
 
     # networks
     def create_network(self, name: str, *, plugin: str | None = None, wait: int | None = None,
-                       idempotency_key: str | None = None) -> NetworkBody:
-        return self._run(self._requests.create_network(name, plugin, wait, idempotency_key))
+                       idempotency_key: str | None = None, qos_policy_id: str | None | Unset = UNSET) -> NetworkBody:
+        """`qos_policy_id`: the QoS policy of the network's ports that have none of their own."""
+        return self._run(self._requests.create_network(name, plugin, wait, idempotency_key, qos_policy_id))
 
     def list_networks(self, *, status: str | Iterable[str] | None = None) -> list[NetworkBody]:
         return self._run(self._requests.list_networks(status))
@@ -66,10 +68,16 @@ class Client:
     def show_network(self, network_id: str) -> NetworkBody:
         return self._run(self._requests.show_network(network_id))
 
-    def update_network(self, network_id: str, *, name: str) -> NetworkBody:
-        """Rename (applied at once, no device is touched); returns the network as it now is."""
-        self._run(self._requests.rename_network(network_id, name))
+    def update_network(self, network_id: str, *, name: str | None = None,
+                       qos_policy_id: str | None | Unset = UNSET) -> NetworkBody:
+        """Rename (applied at once, no device is touched) and/or set the network's QoS policy (None
+        clears it; re-applied to its ports without a policy of their own); returns the network."""
+        self._run(self._requests.update_network(network_id, name, qos_policy_id))
         return self.show_network(network_id)
+
+    def set_network_qos_policy(self, network_id: str, policy_id: str | None) -> NetworkBody:
+        """The network's QoS policy (None clears it)."""
+        return self.update_network(network_id, qos_policy_id=policy_id)
 
     def delete_network(self, network_id: str, *, wait: int | None = None) -> bool:
         """True when the network is gone, False while it is being deprovisioned."""
@@ -77,8 +85,8 @@ class Client:
 
     # ports
     def create_port(self, network_id: str, *, state: str | None = None, wait: int | None = None,
-                    idempotency_key: str | None = None) -> PortBody:
-        return self._run(self._requests.create_port(network_id, state, wait, idempotency_key))
+                    idempotency_key: str | None = None, qos_policy_id: str | None | Unset = UNSET) -> PortBody:
+        return self._run(self._requests.create_port(network_id, state, wait, idempotency_key, qos_policy_id))
 
     def list_ports(self, network_id: str, *, status: str | Iterable[str] | None = None) -> list[PortBody]:
         return self._run(self._requests.list_ports(network_id, status))
@@ -86,10 +94,17 @@ class Client:
     def show_port(self, network_id: str, port_id: str) -> PortBody:
         return self._run(self._requests.show_port(network_id, port_id))
 
-    def update_port(self, network_id: str, port_id: str, *, state: str, wait: int | None = None) -> PortBody:
-        """Set the admin state; returns the port (as the wait left it, with `wait`)."""
-        port = self._run(self._requests.update_port(network_id, port_id, state, wait))
+    def update_port(self, network_id: str, port_id: str, *, state: str | None = None, wait: int | None = None,
+                    qos_policy_id: str | None | Unset = UNSET) -> PortBody:
+        """Set the admin state and/or the port's own QoS policy (None clears it: its network's
+        applies); returns the port (as the wait left it, with `wait`)."""
+        port = self._run(self._requests.update_port(network_id, port_id, state, wait, qos_policy_id))
         return port or self.show_port(network_id, port_id)
+
+    def set_port_qos_policy(self, network_id: str, port_id: str, policy_id: str | None, *,
+                            wait: int | None = None) -> PortBody:
+        """The port's own QoS policy (None clears it); its `qos_status` says how far it is enforced."""
+        return self.update_port(network_id, port_id, qos_policy_id=policy_id, wait=wait)
 
     def delete_port(self, network_id: str, port_id: str, *, wait: int | None = None) -> bool:
         return self._run(self._requests.delete_port(network_id, port_id, wait))
@@ -117,6 +132,27 @@ class Client:
 
     def delete_attachment(self, network_id: str, port_id: str, *, wait: int | None = None) -> bool:
         return self._run(self._requests.delete_attachment(network_id, port_id, wait))
+
+    # QoS policies
+    def create_qos_policy(self, name: str, rules: Iterable[Rule] = ()) -> QosPolicyBody:
+        """A policy (AVAILABLE at once: a definition the service holds). Rules: BandwidthLimitRule,
+        DscpMarkingRule or their JSON dicts; an invalid one is BadRequest with the API's sentence."""
+        return self._run(self._requests.create_qos_policy(name, rules))
+
+    def list_qos_policies(self) -> list[QosPolicyBody]:
+        return self._run(self._requests.list_qos_policies())
+
+    def show_qos_policy(self, policy_id: str) -> QosPolicyBody:
+        return self._run(self._requests.show_qos_policy(policy_id))
+
+    def update_qos_policy(self, policy_id: str, *, name: str | None = None,
+                          rules: Iterable[Rule] | None = None) -> QosPolicyBody:
+        """Replace the name and/or the whole rule list; new rules are re-applied to every port using it."""
+        return self._run(self._requests.update_qos_policy(policy_id, name, rules))
+
+    def delete_qos_policy(self, policy_id: str) -> None:
+        """QosPolicyInUse while a port or network names it."""
+        self._run(self._requests.delete_qos_policy(policy_id))
 
     # tokens, health
     def create_token(self, *, tenant_id: str | None = None, admin: bool = False) -> TokenBody:
@@ -196,6 +232,7 @@ class Client:
         timeout: float = 60.0,
         link_status: str | None = None,
         attachment_status: str | None = None,
+        qos_status: str | None = None,
     ) -> NetworkBody | PortBody:
         """Block until `resource` (a network or port from this client) has `status` (one or any
         of several) and, when given, the port's `link_status` / attachment status; return it as
@@ -206,8 +243,12 @@ class Client:
         polling and no sleeps. Where the stream cannot be opened (an API without it), it falls
         back to short GETs with backoff (0.1 s doubling to 2 s).
 
-        Raises WaitTimeout after `timeout` seconds, ResourceFailed when it (or its attachment)
-        reaches ERROR and ERROR was not asked for, NetworkNotFound/PortNotFound when deleted."""
+        `qos_status` (a port's, e.g. "AVAILABLE"): how far its QoS policy is enforced (events
+        `port.qos_status`).
+
+        Raises WaitTimeout after `timeout` seconds, ResourceFailed when it (or its attachment, or
+        its QoS when a qos_status is asked) reaches ERROR and ERROR was not asked for,
+        NetworkNotFound/PortNotFound when deleted."""
         wanted = statuses(status)
         deadline = time.monotonic() + timeout
         current: BaseModel = resource
@@ -216,11 +257,11 @@ class Client:
             first = next(stream)  # the stream is open: no event after this point is missed
             del first
         except (ProblemError, ApiUnreachable, httpx.TransportError):
-            return self._poll_until(resource, wanted, deadline, link_status, attachment_status)
+            return self._poll_until(resource, wanted, deadline, link_status, attachment_status, qos_status)
         try:
             while True:
                 current = self._run(self._requests.show(resource))
-                if check(current, wanted, link_status, attachment_status):
+                if check(current, wanted, link_status, attachment_status, qos_status):
                     return current  # type: ignore[return-value]
                 while True:
                     if time.monotonic() >= deadline:
@@ -238,11 +279,11 @@ class Client:
         finally:
             stream.close()
 
-    def _poll_until(self, resource, wanted, deadline, link_status, attachment_status):
+    def _poll_until(self, resource, wanted, deadline, link_status, attachment_status, qos_status=None):
         delay = 0.1
         while True:
             current = self._run(self._requests.show(resource))
-            if check(current, wanted, link_status, attachment_status):
+            if check(current, wanted, link_status, attachment_status, qos_status):
                 return current
             if time.monotonic() >= deadline:
                 raise WaitTimeout(f"{resource.id} did not reach {sorted(wanted)} in time", current)

@@ -4,7 +4,9 @@ its items, the resources they make and those resources' operations) or undoes it
 
 The resources are ordinary network and port rows, PROVISIONING, each with its operations (CREATE
 at seq 1; a port's attachment is an ATTACH at seq 2) marked delivered: the batch workflow applies
-them, not the resources' own workflows.
+them, not the resources' own workflows. A port a QoS policy applies to also gets a SET_QOS after
+those, not delivered: the outbox hands it to the port's own workflow once the batch has settled
+the port.
 """
 
 import uuid
@@ -18,7 +20,7 @@ from netprov.batch import ItemKind
 from netprov.operations import OpKind
 from netprov.status import NO_ATTACHMENT, PROVISIONING, AttachmentStatus, LinkStatus
 from store.batches import in_chunks, record_events
-from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
+from store.tables import BatchItemRow, BatchRow, IdempotencyRow, NetworkRow, OperationRow, PortRow, QosPolicyRow, utcnow
 
 _items = BatchItemRow.__table__
 _networks = NetworkRow.__table__
@@ -40,6 +42,10 @@ class PlannedAttachment:
     ref: str
     iface_id: str
     host: str
+    # What the plug waits on until the batch applies it (netprov.conditions.being_plugged or
+    # waiting_for_network): the attachment's status_reason and the port's link_status_string, as
+    # for an attachment accepted alone; never "no attachment".
+    waiting_on: str = ""
 
 
 @dataclass
@@ -50,6 +56,13 @@ class PlannedPort:
     # The port row's columns the request sets (netprov.batch_requests.BatchPort.columns).
     columns: dict[str, Any]
     attachment: PlannedAttachment | None = None
+    # The QoS policy that applies (the port's own, else its existing network's) as an operation's
+    # payload (netprov.qos.spec_to_dict), and the port's qos_status_reason until it is applied. The
+    # batch does not apply it: a SET_QOS operation after the batch's does, in the port's own workflow
+    # (held in the outbox until the batch has settled the port, then delivered by the sweeper),
+    # exactly as a PUT qos_policy_id accepted during the batch would be.
+    qos: dict[str, Any] | None = None
+    qos_reason: str | None = None
 
 
 @dataclass
@@ -79,6 +92,21 @@ def plugged_ifaces(session: Session, iface_ids: list[str]) -> set[str]:
     for part in in_chunks(iface_ids):
         found.update(session.execute(select(PortRow.attachment_id).where(PortRow.attachment_id.in_(part))).scalars())
     return found
+
+
+def qos_op_id(port_id: str) -> str:
+    """The op id of the SET_QOS a batch gives a port with a QoS policy: the batch's own operation, so
+    a cancelled batch removes the port it never provisioned (store/batch_redrive.cancel_pending)."""
+    return f"{port_id}:batch-qos"
+
+
+def policies_by_id(session: Session, tenant_id: str, policy_ids: list[str]) -> dict[str, QosPolicyRow]:
+    """Those of `policy_ids` that are QoS policies of `tenant_id`, by id."""
+    rows: dict[str, QosPolicyRow] = {}
+    for part in in_chunks(policy_ids):
+        query = select(QosPolicyRow).where(QosPolicyRow.id.in_(part), QosPolicyRow.tenant_id == tenant_id)
+        rows.update({row.id: row for row in session.execute(query).scalars()})
+    return rows
 
 
 def networks_by_id(session: Session, network_ids: list[str]) -> dict[str, NetworkRow]:
@@ -128,11 +156,12 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
     common = {"batch_id": batch_id, "created_at": now, "updated_at": now, "progress": f"queued in batch {batch_id}"}
     networks, ports, operations, items = [], [], [], []
 
-    def operation(resource_type: str, resource_id: str, seq: int, kind: OpKind, **payload) -> str:
-        op_id = str(uuid.uuid4())
+    def operation(resource_type: str, resource_id: str, seq: int, kind: OpKind, *, delivered: bool = True,
+                  op_id: str | None = None, **payload) -> str:
+        op_id = op_id or str(uuid.uuid4())
         operations.append({
             "op_id": op_id, "resource_type": resource_type, "resource_id": resource_id, "tenant_id": tenant_id,
-            "seq": seq, "kind": kind.value, "payload": {"batch_id": batch_id, **payload}, "delivered": True, "accepted_at": now,
+            "seq": seq, "kind": kind.value, "payload": {"batch_id": batch_id, **payload}, "delivered": delivered, "accepted_at": now,
         })
         return op_id
 
@@ -150,12 +179,22 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
         item(ItemKind.NETWORK, index, n.ref, n.id, operation("network", n.id, 1, OpKind.CREATE), 1)
     for index, p in enumerate(plan.ports):
         a = p.attachment
+        batch_seq = 1 if a is None else 2  # the batch's last operation on the port
         row = port_template | common | p.columns | {
-            "id": p.id, "network_id": p.network_id, "accepted_seq": 1 if a is None else 2,
+            "id": p.id, "network_id": p.network_id, "accepted_seq": batch_seq if p.qos is None else batch_seq + 1,
             "link_status": LinkStatus.DOWN.value, "link_status_string": NO_ATTACHMENT, "conditions": [],
         }
+        if p.qos is not None:
+            # Its QoS shows PROVISIONING with the reason until that operation is applied (store.effective.effective_qos).
+            row |= {"qos_seq": batch_seq + 1, "qos_progress": p.qos_reason}
+            # Not delivered: held until the batch has settled the port, then the sweeper delivers it.
+            operation("port", p.id, batch_seq + 1, OpKind.SET_QOS, delivered=False, op_id=qos_op_id(p.id), qos=p.qos)
         if a is not None:
-            row |= {"attachment_id": a.iface_id, "attachment_host": a.host, "attachment_status": AttachmentStatus.PROVISIONING.value}
+            row |= {
+                "attachment_id": a.iface_id, "attachment_host": a.host, "attachment_status": AttachmentStatus.PROVISIONING.value,
+                "attachment_reason": a.waiting_on or None, "attachment_created_at": now, "attachment_updated_at": now,
+                "link_status_string": a.waiting_on or NO_ATTACHMENT,
+            }
         ports.append(row)
         op_id = operation("port", p.id, 1, OpKind.CREATE, **p.columns)
         item(ItemKind.PORT, index, p.ref, p.id, op_id, 1, network_id=p.network_id)

@@ -12,8 +12,8 @@ from sqlmodel import Session
 from netprov.batch import ItemKind
 from netprov.operations import OpKind
 from netprov.status import ERROR, NO_ATTACHMENT, PROVISIONING, AttachmentStatus, BatchStatus, LinkStatus, NetworkStatus, PortStatus
-from store import events
-from store.batches import CANCELLED, greatest, record_events
+from store import batch_plan, events
+from store.batches import CANCELLED, greatest, in_chunks, record_events
 from store.projection import refresh_conditions
 from store.tables import BatchItemRow, BatchRow, NetworkRow, OperationRow, PortRow, utcnow
 
@@ -55,6 +55,11 @@ def cancel_pending(engine: Engine, batch_id: str) -> int:
         last_seq: dict[str, int] = {}
         for row in connection.execute(select(_items.c.resource_id, _items.c.op_seq).where(_items.c.batch_id == batch_id)):
             last_seq[row.resource_id] = max(last_seq.get(row.resource_id, 0), row.op_seq)
+        # A port's SET_QOS that came with the batch (store/batch_plan.qos_op_id) is the batch's too.
+        qos_ops = [batch_plan.qos_op_id(r["resource_id"]) for r in pending if r["kind"] == ItemKind.PORT]
+        for part in in_chunks(qos_ops):
+            for row in connection.execute(select(_ops.c.resource_id, _ops.c.seq).where(_ops.c.op_id.in_(part))):
+                last_seq[row.resource_id] = max(last_seq.get(row.resource_id, 0), row.seq)
         pending_ports = {r["resource_id"] for r in pending if r["kind"] == ItemKind.PORT}
         removed_ports: set[str] = set()
         for item in pending:

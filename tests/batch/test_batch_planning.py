@@ -18,7 +18,7 @@ def _spec(existing_network: str, tag: str) -> BatchSpec:
     return BatchSpec(
         networks=[BatchNetwork(ref="n1", name="planned")],
         ports=[
-            BatchPort(ref="a", network="n1", state="active"),
+            BatchPort(ref="a", network="n1", state="ACTIVE"),
             BatchPort(ref="b", network=existing_network),
             BatchPort(ref="c", network=existing_network, state="ACTIVE"),
         ],

@@ -16,7 +16,7 @@ def _good() -> dict:
             "ports": [
                 {"ref": "p1", "network": "n1", "state": "ACTIVE"},
                 {"ref": "p2", "network": "n2"},
-                {"ref": "p3", "network": "n2", "state": "down"},
+                {"ref": "p3", "network": "n2", "state": "DOWN"},
             ],
             "attachments": [{"port": "p1", "id": f"vif-{uuid.uuid4().hex[:8]}", "host": "h1"}],
         }
@@ -32,6 +32,9 @@ def _with(change) -> dict:
 BAD_ITEMS = [
     ("duplicate ref", lambda b: b["ports"].append({"ref": "n1", "network": "n1"}), "ports[3] (ref n1)", "used twice"),
     ("bad state", lambda b: b["ports"][2].update(state="UP"), "ports[2] (ref p3)", "not ACTIVE or DOWN"),
+    # The contract: state exactly ACTIVE or DOWN, case matters (as on POST port).
+    ("lower-case state", lambda b: b["ports"][2].update(state="down"), "ports[2] (ref p3)", "'down' is not ACTIVE or DOWN"),
+    ("empty state", lambda b: b["ports"][0].update(state=""), "ports[0] (ref p1)", "'' is not ACTIVE or DOWN"),
     ("unknown network ref", lambda b: b["ports"][1].update(network="n9"), "ports[1] (ref p2)", "neither a network ref"),
     ("network is a port ref", lambda b: b["ports"][2].update(network="p1"), "ports[2] (ref p3)", "is a port ref"),
     ("unknown network id", lambda b: b["ports"][0].update(network=str(uuid.uuid4())), "ports[0] (ref p1)", "nor a network of this tenant"),

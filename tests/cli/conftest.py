@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
+from netprov_client import AsyncClient, Client
 
 
 @pytest.fixture
@@ -34,3 +35,16 @@ class Cli:
 @pytest.fixture
 def netprov(tenant_env) -> Cli:
     return Cli(tenant_env)
+
+
+@pytest.fixture
+def sync_client(live_url, api):
+    """The tenant's typed sync client over real HTTP (call it from a thread: the API serves on the loop)."""
+    with Client(live_url, api.headers["X-Auth-Token"], api.tenant) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_client(live_url, api):
+    async with AsyncClient(live_url, api.headers["X-Auth-Token"], api.tenant) as client:
+        yield client

@@ -12,18 +12,6 @@ from netprov_client import AsyncClient, Client
 from netprov.resources import AttachmentBody, NetworkBody, PortBody
 
 
-@pytest.fixture
-def sync_client(live_url, api):
-    with Client(live_url, api.headers["X-Auth-Token"], api.tenant) as client:
-        yield client
-
-
-@pytest.fixture
-async def async_client(live_url, api):
-    async with AsyncClient(live_url, api.headers["X-Auth-Token"], api.tenant) as client:
-        yield client
-
-
 def _problems(client: Client) -> dict[str, typed.ProblemError]:
     """Provoke one problem of each contract code, synchronously (run in a thread)."""
     caught: dict[str, typed.ProblemError] = {}

@@ -28,6 +28,12 @@ with netprov_client.Client(sys.argv[1], sys.argv[2], sys.argv[3]) as api:
         missing = None
     except netprov_client.NetworkNotFound as error:
         missing = [error.status, error.code, isinstance(error, netprov_client.NotFound)]
+    policy = api.create_qos_policy("lone", [netprov_client.BandwidthLimitRule(max_kbps=8000)])
+    try:
+        api.show_qos_policy(str(uuid.uuid4()))
+        qos_missing = None
+    except netprov_client.QosPolicyNotFound as error:
+        qos_missing = [error.status, error.code, isinstance(error, netprov_client.NotFound)]
 print(json.dumps({
     "client_file": netprov_client.__file__,
     "server_only_importable": server_only,
@@ -35,6 +41,8 @@ print(json.dumps({
     "id": shown.id,
     "status_is_enum": isinstance(shown.status, NetworkStatus),
     "missing": missing,
+    "policy": [policy.id, policy.status.value, [rule.model_dump(mode="json") for rule in policy.rules]],
+    "qos_missing": qos_missing,
 }))
 """
 
@@ -70,6 +78,10 @@ async def test_client_installs_without_the_server_dependencies_and_talks_to_the_
     assert result["server_only_importable"] == [] and result["loaded"] == [], result
     assert result["status_is_enum"], result
     assert result["missing"] == [404, "NetworkNotFound", True], result
+    policy_id, status, rules = result["policy"]
+    assert status == "AVAILABLE" and rules == [{"type": "bandwidth_limit", "max_kbps": 8000, "max_burst_kbps": 0, "direction": "egress"}]
+    assert (await api.get(f"qos_policies/{policy_id}"))["qos_policy"]["name"] == "lone"
+    assert result["qos_missing"] == [404, "QosPolicyNotFound", True], result
     # What the lone client created is an ordinary resource of the server.
     assert (await api.get(f"networks/{result['id']}"))["network"]["name"] == "from-a-lone-client"
 
@@ -77,7 +89,7 @@ async def test_client_installs_without_the_server_dependencies_and_talks_to_the_
 async def test_the_lone_client_ships_only_the_vocabulary_it_speaks(lone_client_venv):
     site = next((lone_client_venv / "lib").glob("python3*/site-packages"))
     shipped = sorted(path.name for path in (site / "netprov").glob("*.py"))
-    assert shipped == ["__init__.py", "identifiers.py", "problems.py", "resources.py", "status.py"]
+    assert shipped == ["__init__.py", "identifiers.py", "problems.py", "qos.py", "qos_resources.py", "resources.py", "status.py"]
     pip_list = await _run(str(lone_client_venv / "bin" / "pip"), "list", "--format=json", cwd=lone_client_venv.parent)
     installed = {entry["name"].lower() for entry in json.loads(pip_list.strip().splitlines()[-1])}
     assert {"netprov-client", "httpx", "pydantic"} <= installed
