@@ -27,10 +27,21 @@ The 4 MiB body limit (api/limits.py) still bounds a batch of long names."""
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
 
 
+Text = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
+Mac = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]
+
+
 class BatchNetwork(StrictModel):
     ref: Ref
     name: Name
     plugin: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    # Columns of the network row (the Neutron view shows them).
+    description: Text = ""
+    tags: list[Text] = Field(default_factory=list)
+
+    def columns(self) -> dict[str, Any]:
+        """The network row's columns this item sets besides its name and plugin."""
+        return {"description": self.description, "tags": list(self.tags)}
 
 
 class BatchPort(StrictModel):
@@ -39,6 +50,13 @@ class BatchPort(StrictModel):
     network: Ref
     # ACTIVE or DOWN in any case, default DOWN. Checked by the planning, so the error names the item.
     state: Annotated[str, StringConstraints(max_length=255)] | None = None
+    # Columns of the port row the Neutron view shows; `mac_address` None: one is drawn.
+    name: Text = ""
+    description: Text = ""
+    mac_address: Mac | None = None
+    device_id: Text = ""
+    device_owner: Text = ""
+    tags: list[Text] = Field(default_factory=list)
 
     # Fields about the item's place in the batch, not columns of the port it makes.
     PLACEMENT: ClassVar[frozenset[str]] = frozenset({"ref", "network"})
@@ -50,7 +68,10 @@ class BatchPort(StrictModel):
 
     def columns(self) -> dict[str, Any]:
         """The port row's columns this item sets (call once `admin_state` is known to be valid)."""
-        return self.model_dump(exclude=set(self.PLACEMENT)) | {"state": self.admin_state.value}
+        columns = self.model_dump(exclude=set(self.PLACEMENT)) | {"state": self.admin_state.value}
+        if columns["mac_address"] is None:
+            del columns["mac_address"]  # the column default draws one per row
+        return columns
 
 
 class BatchAttachment(StrictModel):

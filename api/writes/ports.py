@@ -1,12 +1,15 @@
-"""Port writes: create, set the admin state, delete."""
+"""Port writes: create, set the admin state (and the port's details), delete."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from api import idempotency
-from api.problems import PortInUse, RequestedStateInvalid, ResourceNotAvailable
-from api.write_flow import Accepted, Writer, Written, settle, write, write_create
+from api.problems import MacAddressInUse, PortInUse, RequestedStateInvalid, ResourceNotAvailable
+from api.write_flow import Accepted, Writer, Written, reread, settle, write, write_create
 from netprov.operations import OpKind
 from netprov.resources import PortCreate, PortUpdate
 from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
-from store import ports
+from store import attachments, ports
 from store.effective import effective_status
 from store.operations import accept
 from store.tables import NetworkRow, PortRow
@@ -35,11 +38,17 @@ def check_writable(writer: Writer, port: PortRow) -> None:
 
 
 async def create_port(
-    writer: Writer, *, network: NetworkRow, port: PortCreate, idempotency_key: str | None = None
+    writer: Writer,
+    *,
+    network: NetworkRow,
+    port: PortCreate,
+    idempotency_key: str | None = None,
+    details: Mapping[str, Any] = {},
 ) -> Written:
     """A new port (PROVISIONING) on `network` with admin `port.state` (default DOWN). Refused
     (ResourceNotAvailable) on a network being deleted or in ERROR, and in strict handling on one
-    not AVAILABLE. Idempotency-Key as for networks."""
+    not AVAILABLE. Idempotency-Key as for networks. `details`: columns of store.ports.DETAILS;
+    a `mac_address` another port has is MacAddressInUse."""
     idempotency.check_key(idempotency_key)
     state = admin_state(port.state)
     network_status, network_reason = effective_status(network)
@@ -51,11 +60,16 @@ async def create_port(
         raise ResourceNotAvailable(f"Network {network.id} is {network_status}; strict handling needs it AVAILABLE.")
     tenant_id = network.tenant_id
     # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
-    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", {"state": state})
+    asked = {"state": state} | ({"details": dict(details)} if details else {})
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", asked)
     port_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
-        ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state)
+        try:
+            ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state, details=details)
+        except ports.MacAddressTaken as taken:
+            raise MacAddressInUse(f"Unable to complete operation for network {network.id}. The mac address {taken} "
+                                  "is in use.") from None
         op = accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.CREATE,
                     op_id=f"{port_id}:create" if idempotency_key else None,
                     progress="accepted; provisioning will start shortly", state=state)  # fmt: skip
@@ -68,41 +82,64 @@ async def create_port(
     return await write_create(writer, resource_type=PORT, resource_id=port_id, claim=claim, replay=replay)
 
 
-async def update_port(writer: Writer, *, port: PortRow, update: PortUpdate) -> Written:
-    """Set the admin state. Asking for the state already asked is a no-op (`accepted` False;
-    with `Prefer: wait` it waits for the operations already accepted)."""
-    state = admin_state(update.state)
+async def update_port(
+    writer: Writer, *, port: PortRow, update: PortUpdate | None = None, details: Mapping[str, Any] = {}
+) -> Written:
+    """Set the admin state (`update`; None keeps it) and `details` (columns of store.ports.UPDATABLE
+    but the state; they touch no device, so alone they are applied at once). Asking for what is
+    already asked is a no-op (`accepted` False; with `Prefer: wait` it waits for the operations
+    already accepted)."""
+    state = port.state if update is None else admin_state(update.state)
     check_writable(writer, port)
+    changed = {name: value for name, value in details.items() if getattr(port, name) != value}
     if state == port.state:
+        if changed:
+            ports.update(writer.session, port=port, values=changed)
+            writer.session.commit()
         if not writer.prefs.wait:
-            return Written(port, accepted=False)
+            return Written(reread(writer.engine, PORT, port.id) if changed else port, accepted=bool(changed))
         return await settle(writer, resource_type=PORT, resource_id=port.id, seq=port.accepted_seq)
-    previous = port.state
 
     def claim(session) -> Accepted:
-        ports.set_state(session, port_id=port.id, state=state)
+        previous = ports.update(session, port=port, values={"state": state, **changed})
         op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.UPDATE,
                     progress=f"setting admin state {state}", state=state)  # fmt: skip
-        return Accepted([op], lambda cleanup: ports.set_state(cleanup, port_id=port.id, state=previous))
+        return Accepted([op], lambda cleanup: ports.undo_update(cleanup, port_id=port.id, previous=previous))
 
     written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
     assert written is not None
     return written
 
 
-async def delete_port(writer: Writer, *, port: PortRow) -> Written:
-    """Delete a port without attachment (PortInUse otherwise). A DELETE repeated while one runs
-    waits for that one. `row` None once gone."""
-    if port.attachment_id is not None:
+async def delete_port(writer: Writer, *, port: PortRow, unplug: bool = False) -> Written:
+    """Delete a port without attachment; one with an attachment is PortInUse, or with `unplug`
+    (Neutron's rule) unplugged and deleted in one write. A DELETE repeated while one runs waits
+    for that one. `row` None once gone."""
+    if port.attachment_id is not None and not unplug:
         raise PortInUse(f"Port {port.id} has attachment {port.attachment_id!r}; detach it first.")
     if not port.deleting:
 
         def claim(session) -> Accepted | None:
+            old = attachments.claim_detach(session, port=port) if port.attachment_id is not None else None
+            if port.attachment_id is not None and old is None:
+                return None  # the attachment changed meanwhile: nothing claimed
             if not ports.claim_delete(session, port_id=port.id):
                 return None
-            op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.DELETE,
-                        progress="deleting")  # fmt: skip
-            return Accepted([op], lambda cleanup: ports.undo_delete(cleanup, port_id=port.id))
+            ops = []
+            if old is not None:
+                ops.append(accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id,
+                                  kind=OpKind.DETACH, progress=f"unplugging interface {old.iface_id} to delete the port",
+                                  iface_id=old.iface_id, host=old.host))  # fmt: skip
+            ops.append(accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id,
+                              kind=OpKind.DELETE, progress="deleting"))  # fmt: skip
+
+            def undo(cleanup) -> None:
+                ports.undo_delete(cleanup, port_id=port.id)
+                if old is not None:
+                    attachments.undo_detach(cleanup, port_id=port.id, old=old)
+
+            # The wait follows the DELETE; the operations are still delivered in the order accepted.
+            return Accepted(ops[::-1], undo)
 
         written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
         if written is not None:
