@@ -5,7 +5,8 @@ run when the workflow engine never got the operation. Keyword-only, session firs
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
+from sqlalchemy import update as sql_update
 from sqlmodel import Session
 
 from netprov.status import PROVISIONING
@@ -52,7 +53,7 @@ def update(session: Session, *, network_id: str, values: Mapping[str, Any]) -> N
     """Rename, describe, tag: these touch no device, so the update is the whole write."""
     _check_columns({k: v for k, v in values.items() if k != "name"})
     if values:
-        session.execute(update(NetworkRow).where(NetworkRow.id == network_id).values(**values, updated_at=utcnow()))
+        session.execute(sql_update(NetworkRow).where(NetworkRow.id == network_id).values(**values, updated_at=utcnow()))
 
 
 def _check_columns(values: Mapping[str, Any]) -> None:
@@ -74,18 +75,18 @@ def claim_delete(session: Session, *, network_id: str) -> tuple[list[str], list[
     network: those already being deleted on their own too, which the network's delete waits
     for), or None when another DELETE holds the claim already."""
     claimed = session.execute(
-        update(NetworkRow).where(NetworkRow.id == network_id, NetworkRow.deleting == False).values(deleting=True)  # noqa: E712
+        sql_update(NetworkRow).where(NetworkRow.id == network_id, NetworkRow.deleting == False).values(deleting=True)  # noqa: E712
     ).rowcount
     if not claimed:
         return None
     rows = session.execute(select(PortRow.id, PortRow.deleting).where(PortRow.network_id == network_id)).all()
     ports = [port_id for port_id, deleting in rows if not deleting]
     if ports:
-        session.execute(update(PortRow).where(PortRow.id.in_(ports)).values(deleting=True))
+        session.execute(sql_update(PortRow).where(PortRow.id.in_(ports)).values(deleting=True))
     return ports, [port_id for port_id, _ in rows]
 
 
 def undo_delete(session: Session, *, network_id: str, port_ids: Sequence[str]) -> None:
-    session.execute(update(NetworkRow).where(NetworkRow.id == network_id).values(deleting=False))
+    session.execute(sql_update(NetworkRow).where(NetworkRow.id == network_id).values(deleting=False))
     if port_ids:
-        session.execute(update(PortRow).where(PortRow.id.in_(list(port_ids))).values(deleting=False))
+        session.execute(sql_update(PortRow).where(PortRow.id.in_(list(port_ids))).values(deleting=False))

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -95,18 +96,18 @@ def update(session: Session, *, port: PortRow, values: Mapping[str, Any]) -> dic
     _check_columns(values, UPDATABLE)
     previous = {name: getattr(port, name) for name in values}
     if values:
-        session.execute(update(PortRow).where(PortRow.id == port.id).values(**values, updated_at=utcnow()))
+        session.execute(sql_update(PortRow).where(PortRow.id == port.id).values(**values, updated_at=utcnow()))
     return previous
 
 
 def undo_update(session: Session, *, port_id: str, previous: Mapping[str, Any]) -> None:
     if previous:
-        session.execute(update(PortRow).where(PortRow.id == port_id).values(**previous))
+        session.execute(sql_update(PortRow).where(PortRow.id == port_id).values(**previous))
 
 
 def set_tags(session: Session, *, port_id: str, tags: list[str]) -> None:
     """Tags touch no device: the whole write (standard-attr-tag's sub-resource)."""
-    session.execute(update(PortRow).where(PortRow.id == port_id).values(tags=tags, updated_at=utcnow()))
+    session.execute(sql_update(PortRow).where(PortRow.id == port_id).values(tags=tags, updated_at=utcnow()))
 
 
 def _check_columns(values: Mapping[str, Any], allowed: frozenset[str]) -> None:
@@ -118,7 +119,7 @@ def claim_delete(session: Session, *, port_id: str) -> bool:
     """Mark the port deleting unless it is already, or has an attachment; True when claimed."""
     return bool(
         session.execute(
-            update(PortRow)
+            sql_update(PortRow)
             .where(PortRow.id == port_id, PortRow.deleting == False, PortRow.attachment_id.is_(None))  # noqa: E712
             .values(deleting=True)
         ).rowcount
@@ -126,4 +127,4 @@ def claim_delete(session: Session, *, port_id: str) -> bool:
 
 
 def undo_delete(session: Session, *, port_id: str) -> None:
-    session.execute(update(PortRow).where(PortRow.id == port_id).values(deleting=False))
+    session.execute(sql_update(PortRow).where(PortRow.id == port_id).values(deleting=False))
