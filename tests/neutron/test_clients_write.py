@@ -1,0 +1,109 @@
+"""The real clients writing, unchanged, against the live server: openstacksdk 4.22 and the
+`openstack` CLI (python-openstackclient 10.5), auth type admin_token, no identity service."""
+
+import asyncio
+import uuid
+
+import pytest
+from openstack import exceptions
+
+
+def call(fn, *args, **kwargs):
+    return asyncio.to_thread(fn, *args, **kwargs)
+
+
+def raw_post(net, path: str, body: dict) -> None:
+    """A body the SDK's resources would not send (an unknown attribute), parsed by the SDK."""
+    exceptions.raise_from_response(net.post(path, json=body))
+
+
+async def test_sdk_network_and_port_lifecycle(sdk):
+    net = sdk.network
+    network = await call(net.create_network, name=f"sdk-{uuid.uuid4().hex[:6]}", description="made by the sdk")
+    assert network.status == "BUILD" and network.description == "made by the sdk"
+    network = await call(net.wait_for_status, network, status="ACTIVE", failures=["ERROR"], interval=0.2, wait=30)
+    revision = network.revision_number
+    renamed = await call(net.update_network, network, name="sdk-renamed")  # updates `network` in place, too
+    assert renamed.name == "sdk-renamed" and renamed.revision_number > revision
+
+    port = await call(net.create_port, network_id=network.id, name="vm-port", device_id="vm-1", binding_host_id="h1")
+    assert port.status == "BUILD" and port.binding_host_id == "h1" and port.is_admin_state_up is True
+    port = await call(net.wait_for_status, port, status="ACTIVE", failures=["ERROR"], interval=0.2, wait=30)
+    assert port.binding_vif_type == "ovs" and port.data_plane_status == "ACTIVE"
+
+    # Values must change: the SDK sends nothing for an attribute it already has.
+    moved = await call(net.update_port, port, binding_host_id="h2", name="vm-port-2")
+    assert moved.binding_host_id == "h2" and moved.name == "vm-port-2"
+    moved = await call(net.wait_for_status, moved, status="ACTIVE", failures=["ERROR"], interval=0.2, wait=30)
+    down = await call(net.update_port, moved, is_admin_state_up=False)
+    assert down.is_admin_state_up is False
+    down = await call(net.wait_for_status, down, status="DOWN", failures=["ERROR"], interval=0.2, wait=30)
+
+    with pytest.raises(exceptions.ConflictException) as raised:
+        await call(net.delete_network, network)
+    assert "There are one or more ports still in use on the network" in str(raised.value)
+
+    tagged = await call(net.set_tags, network, ["red", "blue"])
+    assert sorted(tagged.tags) == ["blue", "red"]
+    assert [n.id for n in await call(lambda: list(net.networks(tags="red")))] == [network.id]
+
+    await call(net.delete_port, down)  # bound: unplugged and deleted (204)
+    await call(net.wait_for_delete, down, interval=0.2, wait=30)
+    await call(net.delete_network, network)
+    await call(net.wait_for_delete, network, interval=0.2, wait=30)
+    with pytest.raises(exceptions.NotFoundException, match=f"Network {network.id} could not be found"):
+        await call(net.get_network, network.id)
+
+
+async def test_sdk_bulk_ports_and_errors(sdk):
+    net = sdk.network
+    network = await call(net.create_network, name="bulk")
+    ports = await call(lambda: list(net.create_ports([{"network_id": network.id, "name": f"b{i}", "tags": ["bulk"]}
+                                                     for i in range(3)])))  # fmt: skip
+    assert [p.name for p in ports] == ["b0", "b1", "b2"] and all(p.tags == ["bulk"] for p in ports)
+    for p in ports:
+        await call(net.wait_for_status, p, status="DOWN", failures=["ERROR"], interval=0.2, wait=30)
+    mac = ports[0].mac_address
+    with pytest.raises(exceptions.ConflictException, match=f"The mac address {mac} is in use"):
+        await call(net.create_port, network_id=network.id, mac_address=mac)
+    with pytest.raises(exceptions.BadRequestException, match=r"Unrecognized attribute\(s\) 'colour'"):
+        await call(raw_post, net, "/ports", {"port": {"network_id": network.id, "colour": "red"}})
+    with pytest.raises(exceptions.NotFoundException, match="could not be found"):
+        await call(net.create_port, network_id=str(uuid.uuid4()))
+    with pytest.raises(exceptions.BadRequestException, match="data_plane_status"):
+        await call(net.update_port, ports[0], data_plane_status="ACTIVE")
+
+
+async def test_cli_network_and_port_lifecycle(cli):
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    network = await cli.json("network", "create", name, "--description", "from the cli")
+    assert network["name"] == name and network["status"] == "BUILD"
+    port = await cli.json("port", "create", "--network", name, "--host", "h1", "--device", "vm-9", f"{name}-p")
+    assert port["binding_host_id"] == "h1" and port["device_id"] == "vm-9"
+    for _ in range(150):
+        shown = await cli.json("port", "show", f"{name}-p")
+        if shown["status"] == "ACTIVE":
+            break
+        await asyncio.sleep(0.2)
+    assert shown["status"] == "ACTIVE" and shown["binding_vif_type"] == "ovs"
+    await cli.run("port", "set", "--host", "h2", "--name", f"{name}-q", f"{name}-p")
+    moved = await cli.json("port", "show", f"{name}-q")
+    assert moved["binding_host_id"] == "h2"
+    await cli.run("network", "set", "--tag", "gold", name)
+    assert "gold" in (await cli.json("network", "show", name))["tags"]
+
+    refused = await cli.run("network", "delete", name, ok=False)
+    assert refused.returncode != 0 and "ports still in use" in refused.stderr
+    await cli.run("port", "delete", f"{name}-q")
+    for _ in range(150):
+        if not await cli.json("port", "list", "--network", name):
+            break
+        await asyncio.sleep(0.2)
+    await cli.run("network", "delete", name)
+    missing = await cli.run("network", "show", network["id"], ok=False)
+    for _ in range(150):
+        if missing.returncode != 0:
+            break
+        await asyncio.sleep(0.2)
+        missing = await cli.run("network", "show", network["id"], ok=False)
+    assert missing.returncode != 0 and ("could not be found" in missing.stderr or "No Network found" in missing.stderr)
