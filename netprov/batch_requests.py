@@ -40,8 +40,8 @@ class BatchNetwork(StrictModel):
     tags: list[Text] = Field(default_factory=list)
 
     def columns(self) -> dict[str, Any]:
-        """The network row's columns this item sets besides its name and plugin."""
-        return {"description": self.description, "tags": list(self.tags)}
+        """The network row's columns this item sets besides its name and plugin (only those given)."""
+        return self.model_dump(include={"description", "tags"}, exclude_unset=True)
 
 
 class BatchPort(StrictModel):
@@ -68,9 +68,10 @@ class BatchPort(StrictModel):
 
     def columns(self) -> dict[str, Any]:
         """The port row's columns this item sets (call once `admin_state` is known to be valid)."""
-        columns = self.model_dump(exclude=set(self.PLACEMENT)) | {"state": self.admin_state.value}
-        if columns["mac_address"] is None:
-            del columns["mac_address"]  # the column default draws one per row
+        # Only what the item gave: the row's defaults fill the rest (and draw the MAC).
+        columns = self.model_dump(exclude=set(self.PLACEMENT), exclude_unset=True) | {"state": self.admin_state.value}
+        if columns.get("mac_address", "") is None:
+            del columns["mac_address"]
         return columns
 
 
