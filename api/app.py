@@ -16,7 +16,7 @@ from api.metrics import RequestTelemetry
 from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
 from api.problems import install_problem_handlers
-from api.routes import admin, batches, events, health, networks, ports, tokens
+from api.routes import admin, batches, events, health, networks, ports, qos_policies, tokens
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestTelemetry)  # outermost: counts every answer, 413s included
     app.include_router(metrics_router)
-    for module in (health, tokens, networks, ports, batches, events, admin):
+    for module in (health, tokens, networks, ports, qos_policies, batches, events, admin):
         app.include_router(module.router)
     install_neutron(app)  # the Neutron v2.0 view: routes, NeutronError bodies
     _document_problem_schema(app)

@@ -4,8 +4,8 @@ Every dialect looks resources up here before it calls a write (api/writes/)."""
 from sqlmodel import Session
 
 from api.deps import check_uuid
-from api.problems import NetworkNotFound, PortNotFound
-from store.tables import NetworkRow, PortRow
+from api.problems import NetworkNotFound, PortNotFound, QosPolicyNotFound
+from store.tables import NetworkRow, PortRow, QosPolicyRow
 
 
 def network_of(session: Session, tenant_id: str, network_id: str) -> NetworkRow:
@@ -29,6 +29,14 @@ def tenant_port(session: Session, tenant_id: str, port_id: str) -> PortRow:
     port_id, row = _owned(session, PortRow, tenant_id, port_id, "port id")
     if row is None:
         raise PortNotFound(f"Port {port_id} not found.")
+    return row
+
+
+def qos_policy_of(session: Session, tenant_id: str, policy_id: str, what: str = "QoS policy id") -> QosPolicyRow:
+    """The tenant's QoS policy, on its own paths and when a port or network names it in a body."""
+    policy_id, row = _owned(session, QosPolicyRow, tenant_id, policy_id, what)
+    if row is None:
+        raise QosPolicyNotFound(f"QoS policy {policy_id} not found.")
     return row
 
 

@@ -6,10 +6,11 @@ from netprov.conditions import while_pending
 from netprov.naming import network_workflow_id, port_workflow_id
 from netprov.resources import AttachmentBody, Links, NetworkBody, NetworkSummary, PortBody, PortSummary
 from api.write_flow import Written
+from netprov.qos_resources import QosPolicyBody, QosPolicyLinks, QosPolicySummary
 from netprov.settings import Settings
 from netprov.status import PROVISIONING
 from store.effective import effective_status
-from store.tables import NetworkRow, PortRow
+from store.tables import NetworkRow, PortRow, QosPolicyRow
 
 
 def network_path(tenant_id: str, network_id: str) -> str:
@@ -36,6 +37,7 @@ def network_body(row: NetworkRow, settings: Settings) -> NetworkBody:
         status_reason=reason,
         plugin=row.plugin,
         plugin_data=row.plugin_data or {},
+        qos_policy_id=row.qos_policy_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
         links=Links(
@@ -70,7 +72,8 @@ def attachment_body(row: PortRow, settings: Settings) -> AttachmentBody | None:
     )
 
 
-def port_body(row: PortRow, settings: Settings) -> PortBody:
+def port_body(row: PortRow, settings: Settings, network_policy_id: str | None = None) -> PortBody:
+    """`network_policy_id`: the QoS policy of the port's network (shown as qos_network_policy_id)."""
     status, reason = effective_status(row)
     return PortBody(
         id=row.id,
@@ -82,6 +85,10 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
         link_status=row.link_status,
         link_status_string=row.link_status_string,
         conditions=while_pending(row.conditions or [], reason, row.updated_at) if status == PROVISIONING else row.conditions or [],
+        qos_policy_id=row.qos_policy_id,
+        qos_network_policy_id=network_policy_id,
+        qos_status=row.qos_status,
+        qos_status_reason=row.qos_status_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
         links=Links(
@@ -89,6 +96,29 @@ def port_body(row: PortRow, settings: Settings) -> PortBody:
             workflow=workflow_url(settings, port_workflow_id(row.id)),
         ),
     )
+
+
+def qos_policy_path(tenant_id: str, policy_id: str) -> str:
+    return f"/v1.1/tenants/{quote(tenant_id, safe='')}/qos_policies/{policy_id}"
+
+
+def qos_policy_body(row: QosPolicyRow) -> QosPolicyBody:
+    # Rule ids are the Neutron view's; the v1.1 rule is the JSON form the client sends back on a PUT.
+    rules = [{k: v for k, v in rule.items() if k != "id"} for rule in row.rules]
+    return QosPolicyBody(
+        id=row.id,
+        name=row.name,
+        rules=rules,
+        status=row.status,
+        status_reason=row.status_reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        links=QosPolicyLinks(self=qos_policy_path(row.tenant_id, row.id)),
+    )
+
+
+def qos_policy_summary(row: QosPolicyRow) -> QosPolicySummary:
+    return QosPolicySummary(id=row.id, name=row.name, status=row.status)
 
 
 def port_summary(row: PortRow) -> PortSummary:

@@ -24,12 +24,13 @@ from netprov.naming import (
     port_workflow_id,
 )
 from netprov.operations import Operation, OpKind, PluginAction
+from netprov.qos import spec_from_dict
 from netprov.settings import Settings
 from netprov.status import PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
 from netprov.temporal_connection import connect, ensure_search_attributes
 from netprov.workflow_io import Attachment, NetworkWorkflowInput, PluginPlan, PortWorkflowInput, WaitApplied
 from plugins.registry import plugin_class
-from store.batches import held_by_batch
+from store.batches import held_by_batch, held_by_batches
 from store.tables import NetworkRow, OperationRow, PortRow
 
 log = logging.getLogger("netprov.api")
@@ -72,7 +73,26 @@ def operation_of(row: OperationRow) -> Operation:
         host=payload.get("host"),
         port_ids=list(payload.get("port_ids", [])),
         network_name=payload.get("network_name"),
+        qos=spec_from_dict(payload["qos"]) if payload.get("qos") is not None else None,
     )
+
+
+def _purpose(op_row: OperationRow) -> str:
+    """The first words of a run's Temporal UI summary."""
+    qos = (op_row.payload or {}).get("qos")
+    if op_row.kind == OpKind.SET_QOS and qos is not None:
+        return "Remove the QoS policy of" if not qos.get("rules") else f"Apply QoS policy {qos.get('policy_name')!r} to"
+    return "Provision"
+
+
+def _qos_note(op_row: OperationRow) -> str:
+    """What the Temporal UI's run details say about QoS: the policy the starting operation applies."""
+    qos = (op_row.payload or {}).get("qos")
+    if qos is None:
+        return ""
+    if not qos.get("rules"):
+        return ", removing the port's QoS policy"
+    return f", applying QoS policy {qos.get('policy_name')!r} ({len(qos['rules'])} rule(s))"
 
 
 class WorkflowGateway:
@@ -132,21 +152,63 @@ class WorkflowGateway:
             # A resource a POST has just created cannot be part of a batch: spare the lookup.
             if op_row.kind != OpKind.CREATE and held_by_batch(session, op_row.resource_id):
                 return False
-            if op_row.resource_type == ResourceType.NETWORK:
-                network = session.get(NetworkRow, op_row.resource_id)
-                if network is None:
-                    return True
-                workflow, workflow_id, arg = WorkflowType.NETWORK, network_workflow_id(network.id), self._network_input(network)
-                tenant, summary = network.tenant_id, f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
-            else:
-                found = session.execute(
-                    select(PortRow, NetworkRow).join(NetworkRow, NetworkRow.id == PortRow.network_id).where(PortRow.id == op_row.resource_id)
-                ).first()
-                if found is None:
-                    return True
-                port, network = found
-                workflow, workflow_id, arg = WorkflowType.PORT, port_workflow_id(port.id), self._port_input(port, network)
-                tenant, summary = port.tenant_id, f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
+            target = self._targets(session, [op_row]).get(op_row.resource_id)
+        if target is not None:
+            await self._start(client, op_row, target)
+        return True
+
+    async def deliver_many(self, op_rows: list[OperationRow], concurrency: int = 32) -> tuple[list[str], bool]:
+        """`deliver` for many operations, at most one per resource (a fan-out): the rows they need
+        read in a few queries, the workflows signalled `concurrency` at a time. Returns the op_ids
+        delivered (or whose resource is gone) and whether the engine became unreachable, after which
+        nothing more is started (the outbox sweeper delivers the rest)."""
+        client = await self.client()
+        with Session(self.engine) as session:
+            held = held_by_batches(session, [op.resource_id for op in op_rows])
+            targets = self._targets(session, [op for op in op_rows if op.resource_id not in held])
+        gate = asyncio.Semaphore(concurrency)
+        delivered: list[str] = []
+        engine_down = False
+
+        async def one(op_row: OperationRow) -> None:
+            nonlocal engine_down
+            async with gate:
+                if engine_down:
+                    return
+                target = targets.get(op_row.resource_id)
+                try:
+                    if target is not None:
+                        await self._start(client, op_row, target)
+                except EngineUnavailable:
+                    engine_down = True
+                    return
+                delivered.append(op_row.op_id)
+
+        await asyncio.gather(*(one(op) for op in op_rows if op.resource_id not in held))
+        return delivered, engine_down
+
+    def _targets(self, session: Session, op_rows: list[OperationRow]) -> dict[str, tuple]:
+        """{resource id: (workflow type, workflow id, input, tenant, summary)} of the resources that
+        still exist, in two queries per 500 resources."""
+        targets: dict[str, tuple] = {}
+        ids = {t: [op.resource_id for op in op_rows if op.resource_type == t] for t in (ResourceType.NETWORK, ResourceType.PORT)}
+        for start in range(0, max(len(ids[ResourceType.NETWORK]), len(ids[ResourceType.PORT]), 1), 500):
+            chunk = ids[ResourceType.NETWORK][start : start + 500]
+            for network in session.execute(select(NetworkRow).where(NetworkRow.id.in_(chunk))).scalars() if chunk else ():
+                summary = f"network {network.name!r} ({network.plugin}) of tenant {network.tenant_id}"
+                targets[network.id] = (WorkflowType.NETWORK, network_workflow_id(network.id), self._network_input(network),
+                                       network.tenant_id, summary)  # fmt: skip
+            chunk = ids[ResourceType.PORT][start : start + 500]
+            query = select(PortRow, NetworkRow).join(NetworkRow, NetworkRow.id == PortRow.network_id).where(PortRow.id.in_(chunk))
+            for port, network in session.execute(query).all() if chunk else ():
+                summary = f"port {port.id} on network {network.name!r} of tenant {port.tenant_id}"
+                targets[port.id] = (WorkflowType.PORT, port_workflow_id(port.id), self._port_input(port, network),
+                                    port.tenant_id, summary)  # fmt: skip
+        return targets
+
+    async def _start(self, client: Client, op_row: OperationRow, target: tuple) -> None:
+        """Signal-with-start the resource's workflow with the operation. Raises EngineUnavailable."""
+        workflow, workflow_id, arg, tenant, summary = target
         attributes = None
         if self.search_attributes:
             attributes = TypedSearchAttributes(
@@ -166,16 +228,15 @@ class WorkflowGateway:
                 start_signal=Signal.ENQUEUE,
                 start_signal_args=[operation_of(op_row)],
                 search_attributes=attributes,
-                static_summary=f"Provision {summary}",
+                static_summary=f"{_purpose(op_row)} {summary}",
                 static_details=f"Applies the accepted operations of this {op_row.resource_type} in order; "
-                f"this run started for operation {op_row.seq} ({op_row.kind}).",
+                f"this run started for operation {op_row.seq} ({op_row.kind}){_qos_note(op_row)}.",
                 rpc_timeout=RPC_TIMEOUT,
             )
         except RPCError as error:
             self._reachable_until = 0.0
             raise EngineUnavailable(str(error)) from error
         self._reachable_until = time.monotonic() + REACHABLE_FOR
-        return True
 
     async def wait_applied(self, resource_type: str, resource_id: str, seq: int, timeout: float) -> bool:
         """Hold until operation `seq` is applied or `timeout` passes; True when the workflow said

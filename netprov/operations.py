@@ -17,6 +17,8 @@ class OpKind(StrEnum):
     DETACH = "detach"
     DELETE = "delete"
     RETRY = "retry"
+    # Put the port's effective QoS policy (Operation.qos) on it; rules [] clear it.
+    SET_QOS = "set_qos"
     # A write the API accepted into its outbox and then withdrew (workflow engine unreachable):
     # delivered anyway so the workflow's sequence has no gap.
     VOID = "void"
@@ -48,6 +50,10 @@ class Operation:
     # RETRY: the network's name when the retry was accepted. A rename is applied at once in the database
     # only; a run that started before it would otherwise hand the plugin the old name.
     network_name: str | None = None
+    # SET_QOS: the port's effective policy as accepted (rules [] clear it). CREATE and ATTACH carry it
+    # too when a policy applies, so the APPLY_QOS after their plugin action uses what was accepted
+    # with them. None in operations recorded before QoS existed.
+    qos: QosSpec | None = None
 
 
 @dataclass

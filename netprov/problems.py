@@ -45,6 +45,7 @@ PROBLEMS: tuple[ProblemType, ...] = (
     ProblemType("AlreadyAttached", 409, "Already attached", family="Conflict"),
     ProblemType("MacAddressInUse", 409, "MAC address in use", family="Conflict"),
     ProblemType("ResourceNotAvailable", 409, "Resource not available", family="Conflict"),
+    ProblemType("QosPolicyInUse", 409, "QoS policy in use", family="Conflict"),
     ProblemType("NothingToRetry", 409, "Nothing to retry", family="Conflict"),
     ProblemType("NothingToCancel", 409, "Nothing to cancel", family="Conflict"),
     ProblemType("IdempotencyKeyReused", 422, "Idempotency key reused"),

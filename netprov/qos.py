@@ -220,3 +220,16 @@ def _in_range(name: str, value: Any, bounds: tuple[int, int]) -> None:
     low, high = bounds
     if not _is_int(value) or not low <= value <= high:
         raise QosRuleError(f"{name} {value!r} is out of range: an integer from {low} to {high}")
+
+
+def spec_to_dict(spec: QosSpec) -> dict[str, Any]:
+    """The JSON form of a spec (an accepted operation's payload); the inverse of spec_from_dict."""
+    return {"policy_id": spec.policy_id, "policy_name": spec.policy_name, "rules": [rule_to_dict(r) for r in spec.rules]}
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> QosSpec:
+    return QosSpec(
+        policy_id=data.get("policy_id"),
+        policy_name=data.get("policy_name") or "",
+        rules=[rule_from_dict(rule) for rule in data.get("rules") or []],
+    )

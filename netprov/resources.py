@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from netprov.status import AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus
+from netprov.status import AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus, QosStatus
 
 # NUL is refused everywhere: PostgreSQL cannot store it in text.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
@@ -21,9 +21,15 @@ class StrictModel(BaseModel):
 # -- requests ------------------------------------------------------------------------------
 
 
+# A QoS policy id named in a body (null clears): checked by the API (UUID, the tenant's policy), so
+# that a bad one is BadRequest or QosPolicyNotFound.
+QosPolicyRef = Annotated[str, StringConstraints(max_length=255)] | None
+
+
 class NetworkCreate(StrictModel):
     name: Name
     plugin: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    qos_policy_id: QosPolicyRef = None
 
 
 class NetworkCreateRequest(StrictModel):
@@ -31,7 +37,10 @@ class NetworkCreateRequest(StrictModel):
 
 
 class NetworkUpdate(StrictModel):
-    name: Name
+    """A rename and/or the network's QoS policy (for its ports without one; null clears)."""
+
+    name: Name | None = None
+    qos_policy_id: QosPolicyRef = None
 
 
 class NetworkUpdateRequest(StrictModel):
@@ -41,6 +50,7 @@ class NetworkUpdateRequest(StrictModel):
 class PortCreate(StrictModel):
     # Checked by the API, so that a bad value is RequestedStateInvalid rather than a schema error.
     state: Annotated[str, StringConstraints(max_length=255)] | None = None
+    qos_policy_id: QosPolicyRef = None
 
 
 class PortCreateRequest(StrictModel):
@@ -48,7 +58,11 @@ class PortCreateRequest(StrictModel):
 
 
 class PortUpdate(StrictModel):
-    state: Annotated[str, StringConstraints(max_length=255)]
+    """The admin state and/or the port's own QoS policy (null clears: its network's applies).
+    Which fields were sent is `model_fields_set`: an absent qos_policy_id leaves the policy alone."""
+
+    state: Annotated[str, StringConstraints(max_length=255)] | None = None
+    qos_policy_id: QosPolicyRef = None
 
 
 class PortUpdateRequest(StrictModel):
@@ -106,6 +120,7 @@ class NetworkBody(BaseModel):
     status_reason: str | None
     plugin: str
     plugin_data: dict[str, Any] = {}
+    qos_policy_id: str | None = None
     created_at: datetime
     updated_at: datetime
     links: Links
@@ -127,6 +142,12 @@ class PortBody(BaseModel):
     link_status: LinkStatus
     link_status_string: str | None
     conditions: list[Condition] = []
+    qos_policy_id: str | None = None
+    # The network's policy, which applies when the port has none of its own (read-only, as Neutron).
+    qos_network_policy_id: str | None = None
+    # null when no policy applies; else PROVISIONING / AVAILABLE / ERROR; the reason null once AVAILABLE.
+    qos_status: QosStatus | None = None
+    qos_status_reason: str | None = None
     created_at: datetime
     updated_at: datetime
     links: Links
@@ -200,6 +221,9 @@ class EventData(BaseModel):
     status_reason: str | None = None
     link_status: str | None = None
     link_status_string: str | None = None
+    qos_policy_id: str | None = None
+    qos_status: str | None = None
+    qos_status_reason: str | None = None
     host: str | None = None
     deleted: bool = False
     at: datetime | None = None

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netprov.operations import Operation, PluginRequest, StepSpec
+from netprov.qos import QosSpec
 from netprov.status import PROVISIONING
 
 
@@ -123,6 +124,9 @@ class PortWorkflowInput:
     # The network's plugin data (e.g. {"vlan": "101"}), passed to plugin calls as PluginRequest.extra,
     # so a host's agent needs nothing from the central plugin state.
     network_data: dict[str, str] = field(default_factory=dict)
+    # The port's effective QoS policy as last accepted (workflows/port_qos.py), carried over by
+    # continue-as-new; None in runs started by the API (their operations carry it) and before QoS.
+    qos: QosSpec | None = None
 
 
 @dataclass

@@ -108,6 +108,21 @@ def held_by_batch(session: Session, resource_id: str) -> bool:
     )
 
 
+def held_by_batches(session: Session, resource_ids: list[str]) -> set[str]:
+    """`held_by_batch` for many resources: the ids among them a batch still holds (one query per 500)."""
+    held: set[str] = set()
+    for start in range(0, len(resource_ids), 500):
+        chunk = resource_ids[start : start + 500]
+        held.update(
+            session.execute(
+                select(BatchItemRow.resource_id)
+                .where(BatchItemRow.resource_id.in_(chunk), BatchItemRow.status == PROVISIONING)
+                .distinct()
+            ).scalars()
+        )
+    return held
+
+
 def kind_totals(session: Session, batch_id: str) -> dict[str, int]:
     """How many items of each kind the batch has."""
     rows = session.execute(

@@ -8,6 +8,7 @@ last event recorded for the resource and appends one event per part that differs
     network.status       status or status_reason of a network (as GET shows it)
     port.status          status or status_reason of a port
     port.link_status     link_status or link_status_string of a port
+    port.qos_status      qos_status or qos_status_reason of a port (its QoS policy as enforced)
     attachment.status    the port's attachment: interface id, host, status, status_reason
     <type>.deleted       the network, port or attachment is gone
 
@@ -48,7 +49,7 @@ PRUNE_EVERY = 1000
 GAP_TIMEOUT = 2.0
 
 NETWORK, PORT, ATTACHMENT = "network", "port", "attachment"
-STATUS, LINK_STATUS, DELETED = "status", "link_status", "deleted"
+STATUS, LINK_STATUS, QOS_STATUS, DELETED = "status", "link_status", "qos_status", "deleted"
 _PENDING_KEY = "netprov_events_appended"
 
 
@@ -153,6 +154,8 @@ _STATUS_FIELDS = ("status", "status_reason")
 _LINK_FIELDS = ("link_status", "link_status_string")
 _ATTACHMENT_FIELDS = ("id", "host", "status", "status_reason")
 _LINK_KEY = f"{PORT}.{LINK_STATUS}"
+_QOS_FIELDS = ("qos_status", "qos_status_reason", "qos_policy_id")
+_QOS_KEY = f"{PORT}.{QOS_STATUS}"
 
 
 def _observed(resource_type: str, row: Any, gone: bool, last: dict[str, "_Last"]) -> list[_Wanted]:
@@ -175,6 +178,11 @@ def _observed(resource_type: str, row: Any, gone: bool, last: dict[str, "_Last"]
         "link_status_string": row.link_status_string,
     }
     wanted = [(PORT, STATUS, port, _STATUS_FIELDS), (_LINK_KEY, LINK_STATUS, port, _LINK_FIELDS)]
+    qos = getattr(row, "qos_status", None)
+    if qos is not None or _QOS_KEY in last:
+        # Only ports a policy ever applied to announce their QoS (then also its return to null).
+        qos_port = {**port, "qos_status": qos, "qos_status_reason": row.qos_status_reason, "qos_policy_id": row.qos_policy_id}
+        wanted.append((_QOS_KEY, QOS_STATUS, qos_port, _QOS_FIELDS))
     if row.attachment_id is None:
         wanted.append(_attachment_gone(last, row))
     else:
@@ -240,7 +248,7 @@ def _last_events(db: Session | Connection, resource_ids: list[str]) -> dict[str,
     last: dict[str, dict[str, _Last]] = {}
     for resource_id, subject, kind, data, tenant_id in rows:
         # Ascending ids: a later status or deleted event of a subject replaces the earlier one.
-        key = _LINK_KEY if kind == LINK_STATUS else subject
+        key = _LINK_KEY if kind == LINK_STATUS else _QOS_KEY if kind == QOS_STATUS else subject
         last.setdefault(resource_id, {})[key] = _Last(kind, data, tenant_id)
     return last
 

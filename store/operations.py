@@ -70,3 +70,40 @@ def forget_unstarted(session: Session, *, resource_type: str, resource_id: str) 
     session.execute(OperationRow.__table__.delete().where(OperationRow.resource_id == resource_id))
     session.execute(IdempotencyRow.__table__.delete().where(IdempotencyRow.resource_id == resource_id))
     session.execute(table.__table__.delete().where(table.id == resource_id))
+
+
+def accept_many(
+    session: Session,
+    *,
+    resource_type: str,
+    resource_ids: list[str],
+    tenant_id: str,
+    kind: OpKind,
+    progress: str | None = None,
+    **payload,
+) -> list[OperationRow]:
+    """`accept` for many resources of one type with one payload (a fan-out: one operation per port),
+    in a few statements per 500 resources instead of several per resource; operations in the order
+    of `resource_ids` (caller commits). Resources that no longer exist get no operation."""
+    table = table_for(resource_type)
+    values: dict = {"accepted_seq": table.accepted_seq + 1, "updated_at": utcnow()}
+    if progress:
+        values["progress"] = case((table.accepted_seq == table.applied_seq, progress), else_=table.progress)
+    kept = {k: v for k, v in payload.items() if v is not None}
+    ops: list[OperationRow] = []
+    for start in range(0, len(resource_ids), 500):
+        chunk = resource_ids[start : start + 500]
+        rows = session.execute(
+            update(table).where(table.id.in_(chunk)).values(**values).returning(*table.__table__.c),
+            execution_options={"synchronize_session": False},
+        ).all()
+        current = {row.id: row for row in rows}
+        ops += [
+            OperationRow(op_id=str(uuid.uuid4()), resource_type=resource_type, resource_id=rid, tenant_id=tenant_id,
+                         seq=current[rid].accepted_seq, kind=kind.value, payload=dict(kept))  # fmt: skip
+            for rid in chunk
+            if rid in current
+        ]
+        events.record_states(session, resource_type, list(current), current=current)
+    session.add_all(ops)
+    return ops

@@ -39,6 +39,8 @@ class NetworkRow(SQLModel, table=True):
     applied_seq: int = 0
     deleting: bool = False
     batch_id: str | None = Field(default=None, index=True, max_length=36)
+    # The QoS policy (store/qos_policies.py) of the network's ports that have none of their own.
+    qos_policy_id: str | None = Field(default=None, index=True, max_length=36)
     # Neutron v2.0 fields (api/neutron): standard attributes v1.1 does not show.
     description: str = Field(default="", max_length=255)
     tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -72,6 +74,11 @@ class PortRow(SQLModel, table=True):
     applied_seq: int = 0
     deleting: bool = False
     batch_id: str | None = Field(default=None, index=True, max_length=36)
+    # The port's own QoS policy (else its network's applies), and how far the device enforces the
+    # one that applies: null when none does, else PROVISIONING / AVAILABLE / ERROR (netprov.status.QosStatus).
+    qos_policy_id: str | None = Field(default=None, index=True, max_length=36)
+    qos_status: str | None = Field(default=None, max_length=16)
+    qos_status_reason: str | None = None
     # Neutron v2.0 fields (api/neutron). The MAC is drawn by the column default at INSERT (ORM or
     # Core, one per row), so no write path has to remember it; `exclude` keeps it out of
     # model_dump() templates, which would otherwise copy one MAC into every row made from them.
@@ -86,6 +93,29 @@ class PortRow(SQLModel, table=True):
     device_owner: str = Field(default="", max_length=255)
     tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     revision_number: int = Field(default=1, sa_column=_revision_column())
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class QosPolicyRow(SQLModel, table=True):
+    """A tenant's QoS policy (store/qos_policies.py). `rules`: a list of rule dicts in their JSON form
+    (netprov.qos.rule_to_dict) plus a stable `id` each (the Neutron view's rule sub-resources).
+    A policy is a definition held here: AVAILABLE from its creation."""
+
+    __tablename__ = "qos_policies"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(index=True, max_length=255)
+    name: str = Field(max_length=255)
+    rules: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="AVAILABLE", max_length=16)
+    status_reason: str | None = None
+    # Neutron v2.0 fields (api/neutron): shared and is_default are always false here.
+    description: str = Field(default="", max_length=255)
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revision_number: int = Field(default=1, sa_column=_revision_column())
+    shared: bool = False
+    is_default: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

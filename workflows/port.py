@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.op_queue import OpQueue
     from workflows.plugin_actions import ActionFailed, ActionTarget, run_action
+    from workflows.port_qos import PortQos
     from workflows.resource_loop import DB_RETRY, DB_TIMEOUT, ResourceLoop, record, remove_row
 
 # How long a port waits for its network's answer before asking again.
@@ -26,7 +27,7 @@ NETWORK_RECHECK = timedelta(seconds=30)
 
 
 @workflow.defn(name=WorkflowType.PORT)
-class PortWorkflow(ResourceLoop):
+class PortWorkflow(PortQos, ResourceLoop):
     resource_type = ResourceType.PORT.value
 
     @workflow.init
@@ -42,6 +43,7 @@ class PortWorkflow(ResourceLoop):
         self.network_ready = input.network_ready
         self.network: NetworkSettled | None = None
         self.network_data: dict[str, str] = dict(input.network_data)
+        self.qos = input.qos
         self.step = ""
 
     @workflow.run
@@ -66,6 +68,7 @@ class PortWorkflow(ResourceLoop):
             "state": self.state,
             "attachment": None if self.attachment is None else vars(self.attachment),
             "step": self.step,
+            "qos": None if self.qos is None else self.qos.policy_id,
             "applied_seq": self.queue.applied_seq,
             "pending": [f"{op.seq}:{op.kind.value}" for op in self.queue.pending()],
         }
@@ -86,6 +89,7 @@ class PortWorkflow(ResourceLoop):
             search_attributes=self.use_search_attributes,
             pending=self.queue.pending(),
             network_data=self.network_data,
+            qos=self.qos,
         )
 
     async def apply(self, op: Operation) -> None:
@@ -103,6 +107,8 @@ class PortWorkflow(ResourceLoop):
                 await self._delete(op)
             elif op.kind == OpKind.RETRY:
                 await self._retry(op)
+            elif op.kind == OpKind.SET_QOS:
+                await self.set_qos(op)
             else:
                 await self.void(op)
         finally:
@@ -113,11 +119,14 @@ class PortWorkflow(ResourceLoop):
     async def _create(self, op: Operation) -> None:
         if op.state:
             self.state = op.state
+        self.take_qos(op)
         network_failure = await self._network_failure(op)
         if network_failure is not None:
             await self._fail(op, network_failure)
             return
         await self._provision_port(op, PluginAction.CREATE_PORT)
+        if self.status != PortStatus.ERROR and self.qos_pending():
+            await self.apply_qos(op)
 
     async def _update(self, op: Operation) -> None:
         self.state = op.state or self.state
@@ -129,6 +138,7 @@ class PortWorkflow(ResourceLoop):
 
     async def _attach(self, op: Operation) -> None:
         self.attachment = Attachment(iface_id=op.iface_id or "", host=op.host or "")
+        self.take_qos(op)
         if self.status == PortStatus.ERROR:
             reason = f"port {self.resource_id} is in ERROR: {self.status_reason}"
             self.attachment.status = AttachmentStatus.ERROR.value
@@ -163,11 +173,14 @@ class PortWorkflow(ResourceLoop):
                     "attachment_reason": failure.reason,
                     "link_status": LinkStatus.DOWN.value,
                     "link_status_string": failure.reason,
+                    **self.qos_fields("ERROR", f"interface {self.attachment.iface_id} is not plugged: {failure.reason}"),
                 },
             )
             return
         self.attachment.status = AttachmentStatus.AVAILABLE.value
         self.set_status(self.state, None)
+        if self.qos_pending():
+            await self.apply_qos(op)
 
     async def _detach(self, op: Operation) -> None:
         previous = Attachment(op.iface_id, op.host or "") if op.iface_id else self.attachment

@@ -9,6 +9,7 @@ from api.query import DetailQuery, StatusQuery, detail_flag, status_filter
 from api.views import created_status, network_body, network_path, network_summary
 from api.write_flow import WriterDep, empty_answer, preference_applied
 from api.writes import networks as writes
+from api.writes import port_qos
 from netprov.resources import NetworkCreateRequest, NetworkResponse, NetworksResponse, NetworkUpdateRequest
 from netprov.status import NetworkStatus
 from store import networks
@@ -67,9 +68,16 @@ async def show_network(tenant_id: str, network_id: str, caller: TenantCallerDep,
 
 
 @router.put("/{network_id}", status_code=204, response_class=Response, dependencies=[allow_query()])
-def rename_network(tenant_id: str, network_id: str, body: NetworkUpdateRequest, caller: TenantCallerDep, writer: WriterDep):
-    """A rename touches no device: it is applied at once."""
-    writes.update_network(writer, network=network_of(writer.session, tenant_id, network_id), update=body.network)
+async def update_network(tenant_id: str, network_id: str, body: NetworkUpdateRequest, caller: TenantCallerDep, writer: WriterDep):
+    """A rename touches no device: it is applied at once. A new `qos_policy_id` (null clears) is
+    applied to the network's ports without a policy of their own (with `Prefer: wait`, the answer
+    waits until it is)."""
+    update = body.network
+    network = network_of(writer.session, tenant_id, network_id)
+    policy = port_qos.named_policy(writer, tenant_id, update.qos_policy_id)
+    writes.update_network(writer, network=network, update=update)
+    if "qos_policy_id" in update.model_fields_set:
+        await port_qos.set_network_policy(writer, network=network_of(writer.session, tenant_id, network_id), policy=policy)
     return empty_answer(204, writer.prefs)
 
 

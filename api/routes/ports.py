@@ -51,7 +51,8 @@ def list_ports(
     # A network may have 10,000 ports (bench/ lists them in well under 300 ms): the answer is
     # serialized once instead of re-validated against the response model.
     if full:
-        return Response(b'{"ports":' + _PORT_BODIES.dump_json([port_body(r, settings) for r in rows]) + b"}",
+        policy = network.qos_policy_id
+        return Response(b'{"ports":' + _PORT_BODIES.dump_json([port_body(r, settings, policy) for r in rows]) + b"}",
                         media_type="application/json")
     return JSONResponse({"ports": [{"id": id_, "state": state, "status": status} for id_, state, status in rows]})
 
@@ -81,14 +82,15 @@ async def create_port(
     response.status_code = created_status(written)
     if not written.replay:
         preference_applied(response, writer.prefs)
-    return {"port": port_body(row, writer.settings)}
+    return {"port": port_body(row, writer.settings, network.qos_policy_id)}
 
 
 # Single-resource reads run on the event loop: two indexed SQLite reads cost far less than the hop to
 # the thread pool a plain `def` takes (bench/: GET p50 17 ms -> 3 ms on a busy 2-core machine).
 @router.get("/{port_id}", response_model=PortResponse, dependencies=[allow_query()])
 async def show_port(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
-    return {"port": port_body(port_of(session, tenant_id, network_id, port_id), settings)}
+    port = port_of(session, tenant_id, network_id, port_id)
+    return {"port": port_body(port, settings, network_of(session, tenant_id, network_id).qos_policy_id)}
 
 
 @router.put(
@@ -105,7 +107,8 @@ async def update_port(
     written = await writes.update_port(writer, port=port, update=body.port)
     if not writer.prefs.wait or written.row is None:
         return empty_answer(204, writer.prefs)
-    response = Response(PortResponse(port=port_body(written.row, writer.settings)).model_dump_json(), 200,
+    network = network_of(writer.session, tenant_id, network_id)
+    response = Response(PortResponse(port=port_body(written.row, writer.settings, network.qos_policy_id)).model_dump_json(), 200,
                         media_type="application/json")  # fmt: skip
     preference_applied(response, writer.prefs)
     return response

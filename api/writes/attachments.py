@@ -6,8 +6,9 @@ from api.writes.ports import PORT, check_writable
 from netprov.conditions import being_plugged, waiting_for_network
 from netprov.operations import OpKind
 from netprov.resources import AttachmentPut
-from netprov.status import NetworkStatus
-from store import attachments, networks
+from api.writes import port_qos
+from netprov.status import NetworkStatus, QosStatus
+from store import attachments, networks, qos_policies
 from store.effective import effective_status
 from store.operations import accept
 from store.tables import PortRow
@@ -26,6 +27,9 @@ async def attach(writer: Writer, *, port: PortRow, attachment: AttachmentPut) ->
     network = networks.get(writer.session, network_id=port.network_id)
     ready = network is not None and effective_status(network)[0] == NetworkStatus.AVAILABLE
     waiting_on = being_plugged(iface_id, host) if ready else waiting_for_network(port.network_id)
+    # The policy that applies is put on the interface once it is plugged.
+    own = qos_policies.get(writer.session, policy_id=port.qos_policy_id) if port.qos_policy_id else None
+    qos = port_qos.effective_spec(writer.session, own, network)
 
     def claim(session) -> Accepted:
         try:
@@ -34,9 +38,18 @@ async def attach(writer: Writer, *, port: PortRow, attachment: AttachmentPut) ->
             raise PortInUse(f"Interface {iface_id!r} is already plugged into another port.") from None
         if not claimed:
             raise AlreadyAttached(f"Port {port.id} got another attachment or is being deleted.")
+        if qos is not None:
+            qos_policies.mark_qos(session, port_ids=[port.id], status=QosStatus.PROVISIONING.value,
+                                  reason=f"waiting for interface {iface_id} to be plugged on host {host}")  # fmt: skip
         op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.ATTACH,
-                    progress=f"plugging interface {iface_id} on host {host}", iface_id=iface_id, host=host)  # fmt: skip
-        return Accepted([op], lambda cleanup: attachments.undo_claim(cleanup, port_id=port.id, iface_id=iface_id))
+                    progress=f"plugging interface {iface_id} on host {host}", iface_id=iface_id, host=host, qos=qos)  # fmt: skip
+        previous_qos = (port.qos_status, port.qos_status_reason)
+
+        def undo(cleanup) -> None:
+            attachments.undo_claim(cleanup, port_id=port.id, iface_id=iface_id)
+            qos_policies.mark_qos(cleanup, port_ids=[port.id], status=previous_qos[0], reason=previous_qos[1])
+
+        return Accepted([op], undo)
 
     written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
     assert written is not None

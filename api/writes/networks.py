@@ -5,13 +5,14 @@ from enum import StrEnum
 from typing import Any
 
 from api import idempotency
-from api.problems import BadRequest, NetworkInUse, ResourceNotAvailable
+from api.problems import BadRequest, InvalidBody, NetworkInUse, ResourceNotAvailable
 from api.write_flow import Accepted, Writer, Written, settle, write, write_create
 from netprov.operations import OpKind
 from netprov.resources import NetworkCreate, NetworkUpdate
 from netprov.status import NetworkStatus, ResourceType
 from plugins.registry import UnknownPluginError, plugin_class
-from store import networks
+from api.writes import port_qos
+from store import networks, qos_policies
 from store.effective import effective_status
 from store.operations import accept
 from store.tables import NetworkRow
@@ -45,14 +46,18 @@ async def create_network(
         plugin_class(chosen)
     except UnknownPluginError as error:
         raise BadRequest(str(error)) from None
-    # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
-    asked = {"network": network.model_dump()} | ({"details": dict(details)} if details else {})
+    policy = port_qos.named_policy(writer, tenant_id, network.qos_policy_id)
+    # The v1.1 request as it was hashed before there was a second dialect (and QoS): stored keys keep matching.
+    hashed = network.model_dump(exclude=set() if policy is not None else {"qos_policy_id"})
+    asked = {"network": hashed} | ({"details": dict(details)} if details else {})
     digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", asked)
     network_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
         row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=network.name, plugin=chosen,
                               details=details)
+        if policy is not None:
+            qos_policies.set_network_policy(session, network_id=network_id, policy_id=policy.id)
         op = accept(session, resource_type=NETWORK, resource_id=network_id, tenant_id=tenant_id, kind=OpKind.CREATE,
                     op_id=f"{network_id}:create" if idempotency_key else None,
                     progress="accepted; provisioning will start shortly")  # fmt: skip
@@ -69,12 +74,15 @@ def update_network(
     writer: Writer, *, network: NetworkRow, update: NetworkUpdate | None = None, details: Mapping[str, Any] = {}
 ) -> None:
     """A rename (and `details`, columns of store.networks.DETAILS) touches no device: applied at
-    once (strict handling: only on an AVAILABLE network)."""
+    once (strict handling: only on an AVAILABLE network). A new qos_policy_id is
+    `port_qos.set_network_policy` (the route calls it after this)."""
     status = effective_status(network)[0]
     if writer.strict and status != NetworkStatus.AVAILABLE:
         raise ResourceNotAvailable(f"Network {network.id} is {status}; strict handling refuses changes until it is AVAILABLE.")
-    values = dict(details) | ({"name": update.name} if update is not None else {})
-    networks.update(writer.session, network_id=network.id, values=values)
+    name = update.name if update is not None else None
+    if name is None and not details and (update is None or "qos_policy_id" not in update.model_fields_set):
+        raise InvalidBody("Nothing to update: give name and/or qos_policy_id.")
+    networks.update(writer.session, network_id=network.id, values=dict(details) | ({"name": name} if name is not None else {}))
     writer.session.commit()
 
 

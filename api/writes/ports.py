@@ -4,12 +4,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from api import idempotency
-from api.problems import MacAddressInUse, PortInUse, RequestedStateInvalid, ResourceNotAvailable
+from api.problems import InvalidBody, MacAddressInUse, PortInUse, RequestedStateInvalid, ResourceNotAvailable
 from api.write_flow import Accepted, Writer, Written, reread, settle, write, write_create
+from api.writes import port_qos
 from netprov.operations import OpKind
 from netprov.resources import PortCreate, PortUpdate
-from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
-from store import attachments, ports
+from netprov.status import AdminState, NetworkStatus, PortStatus, QosStatus, ResourceType
+from store import attachments, ports, qos_policies
 from store.effective import effective_status
 from store.operations import accept
 from store.tables import NetworkRow, PortRow
@@ -59,8 +60,11 @@ async def create_port(
     if writer.strict and network_status != NetworkStatus.AVAILABLE:
         raise ResourceNotAvailable(f"Network {network.id} is {network_status}; strict handling needs it AVAILABLE.")
     tenant_id = network.tenant_id
+    policy = port_qos.named_policy(writer, tenant_id, port.qos_policy_id)
+    qos = port_qos.effective_spec(writer.session, policy, network)
     # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
-    asked = {"state": state} | ({"details": dict(details)} if details else {})
+    hashed: dict = {"state": state} if policy is None else {"state": state, "qos_policy_id": policy.id}
+    asked = hashed | ({"details": dict(details)} if details else {})
     digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", asked)
     port_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
@@ -70,9 +74,14 @@ async def create_port(
         except ports.MacAddressTaken as taken:
             raise MacAddressInUse(f"Unable to complete operation for network {network.id}. The mac address {taken} "
                                   "is in use.") from None
+        if policy is not None:
+            qos_policies.set_port_policy(session, port_id=port_id, policy_id=policy.id)
+        if qos is not None:
+            qos_policies.mark_qos(session, port_ids=[port_id], status=QosStatus.PROVISIONING.value,
+                                  reason=port_qos.applying(qos))  # fmt: skip
         op = accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.CREATE,
                     op_id=f"{port_id}:create" if idempotency_key else None,
-                    progress="accepted; provisioning will start shortly", state=state)  # fmt: skip
+                    progress="accepted; provisioning will start shortly", state=state, qos=qos)  # fmt: skip
         idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, PORT, port_id)
         return Accepted([op], lambda cleanup: ports.undo_create(cleanup, port_id=port_id))
 
@@ -85,12 +94,29 @@ async def create_port(
 async def update_port(
     writer: Writer, *, port: PortRow, update: PortUpdate | None = None, details: Mapping[str, Any] = {}
 ) -> Written:
-    """Set the admin state (`update`; None keeps it) and `details` (columns of store.ports.UPDATABLE
-    but the state; they touch no device, so alone they are applied at once). Asking for what is
-    already asked is a no-op (`accepted` False; with `Prefer: wait` it waits for the operations
-    already accepted)."""
-    state = port.state if update is None else admin_state(update.state)
+    """Set the admin state, the port's own QoS policy (api/writes/port_qos.py; the policy is looked
+    up before anything is written) and `details` (columns of store.ports.UPDATABLE but the state;
+    they touch no device, so alone they are applied at once). Asking for what is already asked is
+    a no-op (`accepted` False; with `Prefer: wait` it waits for the operations already accepted)."""
+    update = update or PortUpdate()
+    sets_qos = "qos_policy_id" in update.model_fields_set
+    if update.state is None and not sets_qos and not details:
+        raise InvalidBody("Nothing to update: give state and/or qos_policy_id.")
+    state = None if update.state is None else admin_state(update.state)
+    policy = port_qos.named_policy(writer, port.tenant_id, update.qos_policy_id) if sets_qos else None
     check_writable(writer, port)
+    if state is None and not details:
+        return await port_qos.set_port_policy(writer, port=port, policy=policy)
+    written = await _set_state(writer, port, state or port.state, details)
+    if not sets_qos:
+        return written
+    fresh = ports.get(writer.session, port_id=port.id)
+    if fresh is None:
+        return written
+    return await port_qos.set_port_policy(writer, port=fresh, policy=policy)
+
+
+async def _set_state(writer: Writer, port: PortRow, state: str, details: Mapping[str, Any]) -> Written:
     changed = {name: value for name, value in details.items() if getattr(port, name) != value}
     if state == port.state:
         if changed:

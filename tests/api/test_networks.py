@@ -12,7 +12,7 @@ import time
 from plugins.registry import plugin_class
 
 SUMMARY_KEYS = {"id", "name", "status"}
-BODY_KEYS = {"id", "name", "status", "status_reason", "plugin", "plugin_data", "created_at", "updated_at", "links"}
+BODY_KEYS = {"id", "name", "status", "status_reason", "plugin", "plugin_data", "qos_policy_id", "created_at", "updated_at", "links"}
 
 
 async def watch(api, path: str, key: str, timeout: float = 30.0) -> tuple[dict, list[tuple[str, str | None]]]:
