@@ -44,6 +44,8 @@ PROBLEMS: tuple[ProblemType, ...] = (
     ProblemType("PortInUse", 409, "Port in use", family="Conflict"),
     ProblemType("AlreadyAttached", 409, "Already attached", family="Conflict"),
     ProblemType("MacAddressInUse", 409, "MAC address in use", family="Conflict"),
+    # Neutron's answer to a second QoS rule of one type and direction (its database refuses it).
+    ProblemType("NeutronDbObjectDuplicateEntry", 409, "Duplicate entry", family="Conflict"),
     ProblemType("ResourceNotAvailable", 409, "Resource not available", family="Conflict"),
     ProblemType("QosPolicyInUse", 409, "QoS policy in use", family="Conflict"),
     ProblemType("NothingToRetry", 409, "Nothing to retry", family="Conflict"),

@@ -55,7 +55,13 @@ def _uuid(resource: Resource, value: str) -> str:
 def rows_of(resource: Resource):
     # Core rows, not ORM objects: the translator only reads attributes, and 10,000 of them
     # materialize several times faster without identity-map bookkeeping.
-    return select(*resource.table.__table__.c)
+    return select(*resource.table.__table__.c, *resource.joined())
+
+
+def body_by_id(session: Session, resource: Resource, item_id: str) -> dict[str, Any] | None:
+    """The body of the row with that id, whoever owns it (a write's answer); None once gone."""
+    row = session.execute(rows_of(resource).where(resource.table.id == item_id)).first()
+    return None if row is None else resource.body(row)
 
 
 def list_page(

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from api.neutron import errors, routes, tag_routes, write_routes
+from api.neutron import errors, qos_routes, routes, tag_routes, write_routes
 
 
 def install(app: FastAPI) -> None:
@@ -10,4 +10,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(write_routes.router)
     app.include_router(tag_routes.router)
+    app.include_router(qos_routes.router)
     errors.install(app)

@@ -13,11 +13,14 @@ from api.deps import CallerDep
 from api.neutron import collection
 from api.neutron.attributes import checked, string, unique_strings
 from api.neutron.definitions import NETWORK, PORT, Resource
+from api.neutron.definitions_qos import QOS_POLICY
 from api.neutron.write_routes import read_body
 from api.problems import BadRequest, TagNotFound
 from api.write_flow import Writer, WriterDep
 from api.writes import networks as network_writes
 from api.writes import ports as port_writes
+from api.writes import qos_policies as policy_writes
+from netprov.qos_resources import QosPolicyUpdate
 
 TAG_SIZE = 255
 router = APIRouter(include_in_schema=False)
@@ -26,12 +29,14 @@ router = APIRouter(include_in_schema=False)
 async def _save(writer: Writer, resource: Resource, row: Any, tags: list[str]) -> None:
     if resource is NETWORK:
         network_writes.update_network(writer, network=row, details={"tags": tags})
-    else:
+    elif resource is PORT:
         await port_writes.update_port(writer, port=row, details={"tags": tags})
+    else:
+        await policy_writes.update_policy(writer, policy=row, update=QosPolicyUpdate(), tags=tags)
 
 
 def _routes(resource: Resource) -> None:
-    base = f"/v2.0/{resource.collection}/{{item_id}}/tags"
+    base = f"{resource.path}/{{item_id}}/tags"
 
     async def list_tags(item_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
         return {"tags": sorted(collection.row_of(writer.session, resource, caller, item_id).tags)}
@@ -79,5 +84,5 @@ def _routes(resource: Resource) -> None:
     router.add_api_route(f"{base}/{{tag}}", remove_tag, methods=["DELETE"], status_code=204)
 
 
-for _resource in (NETWORK, PORT):
+for _resource in (NETWORK, PORT, QOS_POLICY):
     _routes(_resource)

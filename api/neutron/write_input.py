@@ -127,9 +127,9 @@ def _targets(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
             if value is not True:
                 raise BadRequest("Invalid input for admin_state_up. Reason: netprov networks are always up.")
             continue
-        if resource is NETWORK and name == "shared":
+        if name in ("shared", "is_default"):  # networks, QoS policies
             if value is not False:
-                raise BadRequest("Invalid input for shared. Reason: netprov networks are never shared.")
+                raise BadRequest(f"Invalid input for {name}. Reason: netprov {resource.collection} are never {name}.")
             continue
         if resource is PORT and name == "admin_state_up":
             out["state"] = (AdminState.ACTIVE if value else AdminState.DOWN).value

@@ -6,6 +6,7 @@ while provisioning), update 200, delete 204; `Prefer: wait` and `Idempotency-Key
 """
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
@@ -13,12 +14,13 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import Caller
 from api.deps import CallerDep
-from api.neutron import binding, bulk, collection, qos_links
+from api.neutron import binding, bulk, collection
 from api.neutron.definitions import NETWORK, PORT, Resource
 from api.neutron.write_input import WriteInput, create_inputs, update_input
 from api.problems import BadRequest
 from api.write_flow import Writer, WriterDep, Written, preference_applied, reread
 from api.writes import networks as network_writes
+from api.writes import port_qos
 from api.writes import ports as port_writes
 from netprov.resources import NetworkCreate, NetworkUpdate, PortCreate, PortUpdate
 from store import networks as network_store
@@ -43,15 +45,27 @@ def picked(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
 
 
 def answer(resource: Resource, row: Any, status_code: int, writer: Writer) -> JSONResponse:
-    response = JSONResponse({resource.member: resource.body(row)}, status_code=status_code)
+    """The resource as committed now (read like every list and show), or as `row` (the last write's
+    row, or the claimed one) when it is gone already."""
+    writer.session.commit()  # a fresh read: what the writes committed
+    body = collection.body_by_id(writer.session, resource, row.id)
+    if body is None:
+        gone = SimpleNamespace(**{c: getattr(row, c) for c in resource.table.__table__.c.keys()})
+        body = resource.body(SimpleNamespace(**vars(gone), **{c.key: None for c in resource.joined()}))
+    response = JSONResponse({resource.member: body}, status_code=status_code)
     preference_applied(response, writer.prefs)
     return response
 
 
 def final_row(resource: Resource, writer: Writer, written: Written, resource_id: str) -> Any:
-    """The row to answer with: as the last write left it, or as claimed when it is gone already."""
+    """The row to go on with: as the last write left it, or as claimed when it is gone already."""
     row = reread(writer.engine, resource.member, resource_id)
     return row if row is not None else (written.row or written.claimed)
+
+
+def qos_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """`qos_policy_id` as the shared request models take it: given (null clears) or absent."""
+    return {"qos_policy_id": values["qos_policy_id"]} if "qos_policy_id" in values else {}
 
 
 # -- networks ------------------------------------------------------------------------------
@@ -65,29 +79,31 @@ async def create_networks(request: Request, caller: CallerDep, writer: WriterDep
     if is_bulk:
         return await bulk.create_networks(writer, caller, body, inputs, idempotency_key)
     values = inputs[0].values
-    await qos_links.check_policy(writer, values)
     written = await network_writes.create_network(
         writer,
         tenant_id=values["tenant_id"],
-        network=NetworkCreate.model_construct(name=values["name"], plugin=None),  # checked by write_input
+        # Built, not validated: write_input checked the values with Neutron's rules (a name may be "").
+        network=NetworkCreate.model_construct(name=values["name"], plugin=None, **qos_fields(values)),
         idempotency_key=idempotency_key,
         details=picked(values, network_store.DETAILS),
     )
-    row = written.row or written.claimed
-    row = await qos_links.set_network_policy(writer, row, values)
-    return answer(NETWORK, row, 201, writer)
+    return answer(NETWORK, written.row or written.claimed, 201, writer)
 
 
 @router.put("/v2.0/networks/{network_id}")
 async def update_network(network_id: str, request: Request, caller: CallerDep, writer: WriterDep):
     network = collection.row_of(writer.session, NETWORK, caller, network_id)
     values = update_input(NETWORK, await read_body(request)).values
-    await qos_links.check_policy(writer, values)
-    rename = NetworkUpdate.model_construct(name=values["name"]) if "name" in values else None
-    network_writes.update_network(writer, network=network, update=rename, details=picked(values, network_store.DETAILS))
-    row = reread(writer.engine, NETWORK.member, network.id)
-    row = await qos_links.set_network_policy(writer, row, values)
-    return answer(NETWORK, row, 200, writer)
+    details = picked(values, network_store.DETAILS)
+    if not values:
+        return answer(NETWORK, network, 200, writer)  # nothing asked (admin_state_up true, shared false)
+    update = NetworkUpdate.model_construct(**picked(values, frozenset({"name"})), **qos_fields(values))
+    policy = port_qos.named_policy(writer, network.tenant_id, values.get("qos_policy_id"))
+    network_writes.update_network(writer, network=network, update=update, details=details)
+    if "qos_policy_id" in values:
+        fresh = collection.row_of(writer.session, NETWORK, caller, network.id)
+        await port_qos.set_network_policy(writer, network=fresh, policy=policy)
+    return answer(NETWORK, network, 200, writer)
 
 
 @router.delete("/v2.0/networks/{network_id}", status_code=204)
@@ -109,17 +125,15 @@ async def create_ports(request: Request, caller: CallerDep, writer: WriterDep,
         return await bulk.create_ports(writer, caller, body, inputs, idempotency_key)
     values = inputs[0].values
     network = port_network(writer, caller, inputs[0])
-    await qos_links.check_policy(writer, values)
     written = await port_writes.create_port(
         writer,
         network=network,
-        port=PortCreate(state=values["state"]),
+        port=PortCreate(state=values["state"], **qos_fields(values)),
         idempotency_key=idempotency_key,
         details=picked(values, port_store.DETAILS),
     )
     row = written.row or written.claimed
     if not written.replay:  # a replay's binding was the earlier request's to make
-        row = await qos_links.set_port_policy(writer, row, values)
         if values.get("host"):
             written = await binding.bind(writer, port=row, host=values["host"])
             row = final_row(PORT, writer, written, row.id)
@@ -140,13 +154,12 @@ def port_network(writer: Writer, caller: Caller, asked: WriteInput):
 async def update_port(port_id: str, request: Request, caller: CallerDep, writer: WriterDep):
     port = collection.row_of(writer.session, PORT, caller, port_id)
     values = update_input(PORT, await read_body(request)).values
-    await qos_links.check_policy(writer, values)
     details = picked(values, port_store.UPDATABLE - {"state"})
-    if "state" in values or details:
-        state = PortUpdate(state=values["state"]) if "state" in values else None
-        written = await port_writes.update_port(writer, port=port, update=state, details=details)
+    asked = picked(values, frozenset({"state"})) | qos_fields(values)
+    if asked or details:
+        update = PortUpdate(**asked) if asked else None
+        written = await port_writes.update_port(writer, port=port, update=update, details=details)
         port = final_row(PORT, writer, written, port.id)
-    port = await qos_links.set_port_policy(writer, port, values)
     if "host" in values:
         written = await binding.bind(writer, port=port, host=values["host"])
         port = final_row(PORT, writer, written, port.id)
