@@ -107,3 +107,65 @@ async def test_cli_network_and_port_lifecycle(cli):
         await asyncio.sleep(0.2)
         missing = await cli.run("network", "show", network["id"], ok=False)
     assert missing.returncode != 0 and ("could not be found" in missing.stderr or "No Network found" in missing.stderr)
+
+
+async def test_sdk_qos_policies_and_rules(sdk):
+    net = sdk.network
+    gold = await call(net.create_qos_policy, name=f"gold-{uuid.uuid4().hex[:4]}", description="8 Mbit/s")
+    rule = await call(net.create_qos_bandwidth_limit_rule, gold, max_kbps=8000, max_burst_kbps=800)
+    assert rule.max_kbps == 8000 and rule.direction == "egress"
+    await call(net.create_qos_dscp_marking_rule, gold, dscp_mark=26)
+    with pytest.raises(exceptions.ConflictException, match="duplicate QosBandwidthLimitRule"):
+        await call(net.create_qos_bandwidth_limit_rule, gold, max_kbps=1)
+    updated = await call(net.update_qos_bandwidth_limit_rule, rule, gold, max_kbps=9000)
+    assert updated.max_kbps == 9000
+    shown = await call(net.get_qos_policy, gold.id)
+    assert sorted(r["type"] for r in shown.rules) == ["bandwidth_limit", "dscp_marking"]
+    assert [r.id for r in await call(lambda: list(net.qos_bandwidth_limit_rules(gold)))] == [rule.id]
+    assert (await call(net.find_qos_policy, gold.name)).id == gold.id
+
+    network = await call(net.create_network, name="qos-sdk")
+    port = await call(net.create_port, network_id=network.id, binding_host_id="h1")
+    port = await call(net.update_port, port, qos_policy_id=gold.id)
+    assert port.qos_policy_id == gold.id
+    with pytest.raises(exceptions.ConflictException, match=gold.id):
+        await call(net.delete_qos_policy, gold)
+    with pytest.raises(exceptions.NotFoundException, match="could not be found"):
+        await call(net.get_qos_bandwidth_limit_rule, str(uuid.uuid4()), gold)
+    await call(net.update_port, port, qos_policy_id=None)
+    await call(net.delete_qos_bandwidth_limit_rule, rule, gold)
+    await call(net.delete_qos_policy, gold)
+    with pytest.raises(exceptions.NotFoundException):
+        await call(net.get_qos_policy, gold.id)
+
+
+async def test_cli_qos_and_port_set_qos_policy(cli, v2):
+    name = f"q{uuid.uuid4().hex[:6]}"
+    made = await cli.json("network", "qos", "policy", "create", name)
+    assert made["name"] == name
+    rule = await cli.json("network", "qos", "rule", "create", "--type", "bandwidth-limit", "--max-kbps", "8000",
+                          "--egress", name)  # fmt: skip
+    assert rule["max_kbps"] == 8000
+    await cli.run("network", "qos", "rule", "create", "--type", "dscp-marking", "--dscp-mark", "26", name)
+    rules = await cli.json("network", "qos", "rule", "list", name)
+    assert sorted(r["Type"] for r in rules) == ["bandwidth_limit", "dscp_marking"]
+    duplicate = await cli.run("network", "qos", "rule", "create", "--type", "bandwidth-limit", "--max-kbps", "1",
+                              "--egress", name, ok=False)  # fmt: skip
+    assert duplicate.returncode != 0 and "duplicate" in duplicate.stderr
+
+    await cli.json("network", "create", f"{name}-net")
+    await cli.json("port", "create", "--network", f"{name}-net", "--host", "h1", f"{name}-port")
+    await cli.run("port", "set", "--qos-policy", name, f"{name}-port")
+    shown = await cli.json("port", "show", f"{name}-port")
+    assert shown["qos_policy_id"] == made["id"]
+    for _ in range(150):
+        body = (await v2.request("GET", f"/v2.0/ports/{shown['id']}")).json()["port"]
+        if body["netprov:qos_status"] == "AVAILABLE":
+            break
+        await asyncio.sleep(0.2)
+    assert body["netprov:qos_status"] == "AVAILABLE"
+    in_use = await cli.run("network", "qos", "policy", "delete", name, ok=False)
+    assert in_use.returncode != 0
+    await cli.run("port", "unset", "--qos-policy", f"{name}-port")
+    assert (await cli.json("port", "show", f"{name}-port"))["qos_policy_id"] is None
+    await cli.run("network", "qos", "policy", "delete", name)
