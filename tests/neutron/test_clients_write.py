@@ -2,6 +2,7 @@
 `openstack` CLI (python-openstackclient 10.5), auth type admin_token, no identity service."""
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -169,3 +170,25 @@ async def test_cli_qos_and_port_set_qos_policy(cli, v2):
     await cli.run("port", "unset", "--qos-policy", f"{name}-port")
     assert (await cli.json("port", "show", f"{name}-port"))["qos_policy_id"] is None
     await cli.run("network", "qos", "policy", "delete", name)
+
+
+async def test_cli_with_environment_variables_and_clouds_yaml(live_url, api, tmp_path):
+    """The two ways the README gives, exactly: OS_* variables, and a clouds.yaml entry."""
+    import os
+    import subprocess
+
+    from tests.neutron.conftest import OPENSTACK_CLI
+
+    token = api.headers["X-Auth-Token"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    by_env = clean | {"OS_AUTH_TYPE": "admin_token", "OS_ENDPOINT": live_url, "OS_TOKEN": token,
+                      "OS_CLIENT_CONFIG_FILE": "/dev/null"}  # fmt: skip
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(f"clouds:\n  netprov:\n    auth_type: admin_token\n    auth:\n      endpoint: {live_url}\n"
+                      f"      token: {token}\n")  # fmt: skip
+    by_file = clean | {"OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "netprov"}
+    for env, name in ((by_env, "env-net"), (by_file, "yaml-net")):
+        made = await asyncio.to_thread(subprocess.run, [OPENSTACK_CLI, "network", "create", name, "-f", "json"],
+                                       capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        assert json.loads(made.stdout)["project_id"] == api.tenant
