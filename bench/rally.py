@@ -127,11 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--local-steps", action="store_true", help="NETPROV_LOCAL_STEPS=true (see README, Performance)")
     args = parser.parse_args(argv)
-    stack = BenchStack()
+    stack = BenchStack(local_steps=args.local_steps)
     try:
         stack.start()
         doc = run(stack.api_url, stack.admin_token, args.iterations, args.concurrency)
+        doc["local_steps"] = args.local_steps
     finally:
         stack.stop()
     text = json.dumps(doc, indent=2)

@@ -40,6 +40,13 @@ async def read_body(request: Request) -> Any:
         raise BadRequest("Malformed JSON in request body") from None
 
 
+async def create_request(request: Request, resource: Resource, caller: Caller) -> tuple[Any, list[WriteInput], bool]:
+    """A POST's body, its checked inputs (one, or a bulk request's) and whether it was bulk."""
+    body = await read_body(request)
+    inputs, is_bulk = create_inputs(resource, body, caller)
+    return body, inputs, is_bulk
+
+
 def picked(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if name in names}
 
@@ -74,8 +81,7 @@ def qos_fields(values: dict[str, Any]) -> dict[str, Any]:
 @router.post("/v2.0/networks")
 async def create_networks(request: Request, caller: CallerDep, writer: WriterDep,
                           idempotency_key: str | None = Header(default=None)):  # fmt: skip
-    body = await read_body(request)
-    inputs, is_bulk = create_inputs(NETWORK, body, caller)
+    body, inputs, is_bulk = await create_request(request, NETWORK, caller)
     if is_bulk:
         return await bulk.create_networks(writer, caller, body, inputs, idempotency_key)
     values = inputs[0].values
@@ -119,8 +125,7 @@ async def delete_network(network_id: str, caller: CallerDep, writer: WriterDep) 
 @router.post("/v2.0/ports")
 async def create_ports(request: Request, caller: CallerDep, writer: WriterDep,
                        idempotency_key: str | None = Header(default=None)):  # fmt: skip
-    body = await read_body(request)
-    inputs, is_bulk = create_inputs(PORT, body, caller)
+    body, inputs, is_bulk = await create_request(request, PORT, caller)
     if is_bulk:
         return await bulk.create_ports(writer, caller, body, inputs, idempotency_key)
     values = inputs[0].values
