@@ -17,7 +17,7 @@ from api.deps import CallerDep
 from api.neutron import binding, bulk, collection
 from api.neutron.definitions import NETWORK, PORT, Resource
 from api.neutron.write_input import WriteInput, create_inputs, update_input
-from api.problems import BadRequest
+from api.problems import BadRequest, ResourceNotAvailable
 from api.write_flow import Writer, WriterDep, Written, preference_applied, reread
 from api.writes import networks as network_writes
 from api.writes import port_qos
@@ -130,6 +130,10 @@ async def create_ports(request: Request, caller: CallerDep, writer: WriterDep,
         return await bulk.create_ports(writer, caller, body, inputs, idempotency_key)
     values = inputs[0].values
     network = port_network(writer, caller, inputs[0])
+    if values.get("host") and writer.strict:
+        # The attach would meet a port still provisioning: refused before anything is made, not half-done.
+        raise ResourceNotAvailable("Strict handling binds a port once it is provisioned: create it unbound, then "
+                                   "set binding:host_id.")
     written = await port_writes.create_port(
         writer,
         network=network,

@@ -48,7 +48,7 @@ async def test_v2_root_lists_resources_and_needs_a_token(stack, v2):
     assert "X-Auth-Token" in message
     neutron_error(await stack.http.get("/v2.0/networks", headers={"X-Auth-Token": "nope"}), 401, "HTTPUnauthorized")
     body = (await v2.request("GET", "/v2.0/")).json()
-    assert {r["collection"] for r in body["resources"]} == {"networks", "ports"}
+    assert {r["collection"] for r in body["resources"]} == {"networks", "ports", "policies"}
 
 
 async def test_extensions(v2):

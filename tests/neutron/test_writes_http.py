@@ -227,3 +227,12 @@ async def test_tags_sub_resource(v2):
         assert (await v2.request("DELETE", base)).status_code == 204
         assert (await v2.request("GET", base)).json() == {"tags": []}
         neutron_error(await v2.request("PUT", base, json={"tags": "a"}), 400, "HTTPBadRequest")
+
+
+async def test_strict_handling_refuses_a_bound_create_before_making_anything(v2):
+    network = await net(v2, name="strict")
+    await until(v2, f"/v2.0/networks/{network['id']}", "network", lambda b: b["status"] == "ACTIVE")
+    response = await v2.request("POST", "/v2.0/ports", json={"port": {"network_id": network["id"], "binding:host_id": "h1"}},
+                                headers={"Prefer": "handling=strict"})  # fmt: skip
+    neutron_error(response, 409, "ResourceNotAvailable")
+    assert (await v2.request("GET", f"/v2.0/ports?network_id={network['id']}")).json()["ports"] == []
