@@ -236,3 +236,25 @@ async def test_strict_handling_refuses_a_bound_create_before_making_anything(v2)
                                 headers={"Prefer": "handling=strict"})  # fmt: skip
     neutron_error(response, 409, "ResourceNotAvailable")
     assert (await v2.request("GET", f"/v2.0/ports?network_id={network['id']}")).json()["ports"] == []
+
+
+async def test_bulk_with_idempotency_key_makes_one_batch(v2):
+    network = await net(v2, name="bulk-key")
+    key = {"Idempotency-Key": f"bulk-{uuid.uuid4().hex}"}
+    body = {"ports": [{"network_id": network["id"], "name": "k0"}, {"network_id": network["id"], "name": "k1"}]}
+    first = await v2.request("POST", "/v2.0/ports", json=body, headers=key)
+    second = await v2.request("POST", "/v2.0/ports", json=body, headers=key)
+    assert first.status_code == second.status_code == 201, second.text
+    assert [p["id"] for p in first.json()["ports"]] == [p["id"] for p in second.json()["ports"]]
+    assert len((await v2.request("GET", f"/v2.0/ports?network_id={network['id']}")).json()["ports"]) == 2
+    other = {"ports": [{"network_id": network["id"], "name": "different"}]}
+    assert (await v2.request("POST", "/v2.0/ports", json=other, headers=key)).status_code == 422
+
+
+async def test_policy_tags(v2):
+    made = (await v2.request("POST", "/v2.0/qos/policies", json={"policy": {"name": "tagged", "tags": ["x"]}})).json()["policy"]
+    assert made["tags"] == ["x"]
+    base = f"/v2.0/qos/policies/{made['id']}/tags"
+    assert (await v2.request("PUT", f"{base}/y")).status_code == 201
+    assert (await v2.request("GET", base)).json() == {"tags": ["x", "y"]}
+    assert [p["id"] for p in (await v2.request("GET", "/v2.0/qos/policies?tags=y")).json()["policies"]] == [made["id"]]
