@@ -1,6 +1,7 @@
 """The Neutron v2.0 routes: the version document at `/`, `/v2.0/`, extensions, and reading
-networks and ports. Every handler is a thin call into the generic controller (collection.py)
-with a resource definition; writes arrive in phase 2 through the shared write flow."""
+networks, ports and QoS policies. Every handler is a thin call into the generic controller
+(collection.py) with a resource definition; the writes are write_routes.py, tag_routes.py and
+qos_routes.py, through the shared write flow."""
 
 from typing import Any
 
