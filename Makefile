@@ -4,8 +4,15 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test bench clean migrate migration
 
+# Ctrl-C (SIGINT to the terminal's whole process group) and SIGTERM stop the stack. A SIGINT sent
+# to make alone does nothing: GNU make does not pass signals on, it waits for its children. So the
+# recipe's shell writes its pid (which `exec` hands to the devstack) to $(RUN_PID): send SIGINT or
+# SIGTERM there, `kill -INT $$(cat .data/devstack.pid)`, or to make's process group, `kill -INT -- -PGID`.
+DATA_DIR := $(or $(NETPROV_DATA_DIR),.data)
+RUN_PID := $(DATA_DIR)/devstack.pid
+
 run: $(VENV)/.installed
-	$(PY) -m devstack
+	mkdir -p "$(DATA_DIR)" && echo $$$$ > "$(RUN_PID)" && exec $(PY) -m devstack
 
 # The database-dependent tests run a second time on a fresh PostgreSQL database
 # (NETPROV_TEST_POSTGRES_URL, default postgres@127.0.0.1:5432; skipped if unreachable, failed under CI=true).

@@ -30,6 +30,7 @@ from netprov.batch import BatchGroup, BatchPlan, BatchSettled, BatchWorkflowInpu
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
 from netprov.status import ERROR, PROVISIONING, AttachmentStatus, NetworkStatus, PortStatus
+from netprov.tracing import plugin_span
 from plugins.base import Plugin, PluginError
 from plugins.registry import PluginSet, UnknownPluginError, plugin_class
 from store import batch_redrive
@@ -248,6 +249,10 @@ class BatchActivities:
         other gets them one by one from up to `batch_item_threads` threads."""
         if not requests:
             return []
+        with plugin_span(requests[0].plugin, call, items=str(len(requests))):
+            return self._call_plugin_traced(plugin, call, requests)
+
+    def _call_plugin_traced(self, plugin: Plugin, call: str, requests: list[PluginRequest]) -> list:
         if plugin.bulk:
             return self._heartbeating(lambda: plugin.apply_many(call, requests))
         threads = min(self.settings.batch_item_threads, len(requests))
@@ -273,7 +278,8 @@ class BatchActivities:
         """The link status the plugin reports for every attachment just plugged."""
         if not succeeded:
             return {}
-        reports = self._heartbeating(lambda: plugin.link_status_many([w.request for w in succeeded]))
+        with plugin_span(succeeded[0].request.plugin, "link_status", items=str(len(succeeded))):
+            reports = self._heartbeating(lambda: plugin.link_status_many([w.request for w in succeeded]))
         return {w.item.position: (r.status.value, r.reason) for w, r in zip(succeeded, reports)}
 
     def _outcome(self, kind: ItemKind, w: _Work, result, call: str, max_attempts: int, links: dict) -> store.ItemUpdate:

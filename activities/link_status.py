@@ -10,10 +10,14 @@ Central worker:
 
 Agent of host H (`python -m worker --host H`, check queue `netprov-checks-H`):
 
-- `link_check_host`: one call per host and cycle, for all its ports at once: `reconcile(H)` of each
-  plugin that has one (drift repaired: a VLAN tag changed by hand is put back; an interface that
-  appeared since it was plugged gets its tag), then the link status of every attached port from what
-  the switch and kernel report, written to the ports (changes only).
+- `link_check_host`: one call per host and cycle, for all its ports at once: the link status of
+  every attached port from what the switch and kernel report, written to the ports (changes only);
+  then `reconcile(H)` of each plugin that has one (drift repaired: a VLAN tag changed by hand is put
+  back; an interface that appeared since it was plugged gets its tag); and when it repaired
+  anything, the link status once more. So drift shows on its ports (DOWN, then UP once repaired)
+  instead of being repaired unseen. QoS is read back the same way (`qos_status_many`, ports a policy
+  applies to, before and after reconcile): a limit removed by hand shows in qos_status (ERROR, with
+  the reason, and its `port.qos_status` event), then AVAILABLE once it is put back.
 
 Only plugins with host-bound steps have agents (plugins.registry.needs_agent): the sim plugins
 (fake, ovs-sim, qbh-sim) have none, so their ports are never checked here nor marked "agent not
@@ -46,6 +50,7 @@ from netprov.status import AttachmentStatus, LinkStatus
 from plugins.base import PluginError
 from plugins.registry import PluginSet, agent_plugins, needs_agent
 from store.links import LinkFinding, LinkTarget, attachment_hosts, host_targets, record_findings
+from store.qos_status import QosFinding, record_qos_findings
 
 log = logging.getLogger("netprov.link_monitor")
 
@@ -76,15 +81,7 @@ class LinkMonitorActivities:
     def mark_dead(self, dead: DeadHostsInput) -> int:
         """Ports on `dead.hosts` (with operations pending too: they wait for that agent) show link
         DOWN "agent on host H not running"; return how many ports were written."""
-        plugins = agent_plugins()
-        written = 0
-        for host in dead.hosts:
-            findings = [
-                LinkFinding(target, LinkStatus.DOWN.value, agent_not_running(host))
-                for target in host_targets(self.engine, host, plugins)
-            ]
-            written += len(record_findings(self.engine, findings, AgentState.DEAD))
-        return written
+        return mark_agents_dead(self.engine, dead.hosts)
 
     async def _pollers(self, host: str) -> HostPollers:
         request = DescribeTaskQueueRequest(
@@ -103,6 +100,21 @@ class LinkMonitorActivities:
             last_poll=max(polls) if polls else None,
             identities=sorted(p.identity for p in response.pollers),
         )
+
+
+def mark_agents_dead(engine: Engine, hosts: list[str]) -> int:
+    """Every port on `hosts` on plugins with agents: link DOWN "agent on host H not running",
+    AgentAlive False (changes only). Also what a supervisor calls the moment it sees an agent
+    die, before the monitor's next cycle would. Returns how many ports were written."""
+    plugins = agent_plugins()
+    written = 0
+    for host in hosts:
+        findings = [
+            LinkFinding(target, LinkStatus.DOWN.value, agent_not_running(host))
+            for target in host_targets(engine, host, plugins)
+        ]
+        written += len(record_findings(engine, findings, AgentState.DEAD))
+    return written
 
 
 class AgentLinkActivities:
@@ -130,6 +142,10 @@ class AgentLinkActivities:
         reconciled = {t.plugin for t in targets}
         if needs_agent(self.plugins.settings.plugin):
             reconciled.add(self.plugins.settings.plugin)
+        # The links as the device is now, drift included, then the repair: a port that drifted shows
+        # DOWN (in its conditions and status events) rather than having been UP throughout.
+        self._record_links(targets, result)
+        self._record_qos(targets, result)
         for name in sorted(reconciled):
             try:
                 drifts = self.plugins.get(name).reconcile(host)
@@ -140,6 +156,15 @@ class AgentLinkActivities:
             for drift in drifts:
                 log.info("drift repaired: %s", drift, extra={"host": host, "plugin": name})
                 result.repaired.append(str(drift))
+        if result.repaired:  # read again: the rows just written are newer than `targets`
+            targets = host_targets(self.engine, host, plugin_names)
+            self._record_links(targets, result)
+            self._record_qos(targets, result)
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+    def _record_links(self, targets: list[LinkTarget], result: HostCheckResult) -> None:
+        host = self.host
         # A port whose operations are pending is its workflow's: it evaluates the link when done.
         settled = [t for t in targets if not t.pending and t.port.attachment_status == AttachmentStatus.AVAILABLE]
         findings = [LinkFinding(t, LinkStatus.DOWN.value, NETWORK_NOT_AVAILABLE) for t in settled if not t.network_available]
@@ -156,9 +181,25 @@ class AgentLinkActivities:
             findings += [LinkFinding(t, r.status.value, r.reason) for t, r in zip(group, reports)]
         result.checked = len(findings)
         result.up = sum(1 for f in findings if f.link_status == LinkStatus.UP)
-        result.written = len(record_findings(self.engine, findings, AgentState.ALIVE))
-        result.seconds = round(time.monotonic() - started, 3)
-        return result
+        result.written += len(record_findings(self.engine, findings, AgentState.ALIVE))
+
+
+    def _record_qos(self, targets: list[LinkTarget], result: HostCheckResult) -> None:
+        """Read back the QoS of the settled ports a policy applies to and record it (changes only)."""
+        by_plugin: dict[str, list[LinkTarget]] = {}
+        for t in targets:
+            if t.port.qos_status is not None and not t.pending and t.network_available and t.port.attachment_status == AttachmentStatus.AVAILABLE:
+                by_plugin.setdefault(t.plugin, []).append(t)
+        findings: list[QosFinding] = []
+        for name, group in by_plugin.items():
+            try:
+                # qos None: each port compared with what its plugin last applied to it.
+                reports = self.plugins.get(name).qos_status_many([_request(t) for t in group])
+            except PluginError as error:
+                result.errors.append(f"QoS read-back of plugin {name} on host {self.host}: {error}")
+                continue
+            findings += [QosFinding(t.port, r.status.value, r.reason) for t, r in zip(group, reports)]
+        record_qos_findings(self.engine, findings)
 
 
 def _request(target: LinkTarget) -> PluginRequest:

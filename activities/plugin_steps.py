@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from netprov.conditions import AgentState
 from netprov.naming import PERMANENT_PLUGIN_ERROR, TRANSIENT_PLUGIN_ERROR, Activity, host_task_queue
 from netprov.operations import PluginRequest
+from netprov.tracing import plugin_span
 from netprov.workflow_io import LinkInput, Projection, StepInput, StepResult
 from plugins.base import PluginError
 from plugins.registry import PluginSet, needs_agent
@@ -39,7 +40,8 @@ class PluginStepActivities:
         if step_input.total > 1 and attempt == 1:
             self._progress(step_input, f"step {step_input.index} of {step_input.total}: {step.name}")
         try:
-            data = plugin.apply_step(step.name, request) or {}
+            with plugin_span(request.plugin, step.name, resource_id=step_input.resource_id, host=request.host):
+                data = plugin.apply_step(step.name, request) or {}
         except PluginError as error:
             if error.transient and attempt < step_input.max_attempts:
                 self._progress(
@@ -56,7 +58,9 @@ class PluginStepActivities:
     @activity.defn(name=Activity.PLUGIN_LINK_STATUS)
     def link_status(self, link_input: LinkInput) -> dict[str, str | None]:
         """Ask the plugin what the port's interface really sees and record it."""
-        report = self.plugins.get(link_input.request.plugin).link_status(link_input.request)
+        request = link_input.request
+        with plugin_span(request.plugin, "link_status", resource_id=link_input.port_id, host=request.host):
+            report = self.plugins.get(request.plugin).link_status(request)
         fields = {"link_status": report.status.value, "link_status_string": report.reason}
         apply_projection(self.engine, Projection("port", link_input.port_id, link_input.seq, fields, final=False))
         return fields
@@ -68,7 +72,8 @@ class PluginStepActivities:
         # A step that runs on the agent of the port's host proves that agent alive.
         on_host = request.host is not None and activity.info().task_queue == host_task_queue(request.host)
         if projection.evaluate_link and (on_host or not request.iface_id or not needs_agent(request.plugin)):
-            report = self.plugins.get(request.plugin).link_status(request)
+            with plugin_span(request.plugin, "link_status", resource_id=projection.resource_id, host=request.host):
+                report = self.plugins.get(request.plugin).link_status(request)
             extra["link_status"] = report.status.value
             extra["link_status_string"] = report.reason
         # Otherwise the link of a host-bound plugin is evaluated only on its host's agent: the link

@@ -13,6 +13,7 @@ import uvicorn
 from api.app import create_app
 from netprov.logging_setup import configure_logging
 from netprov.settings import get_settings
+from netprov.tracing import configure_tracing
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
@@ -23,6 +24,7 @@ def run() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settings = get_settings()
     configure_logging("api", settings)
+    configure_tracing("api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

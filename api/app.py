@@ -16,7 +16,8 @@ from api.metrics import RequestTelemetry
 from api.metrics import router as metrics_router
 from api.outbox import sweep_forever
 from api.problems import install_problem_handlers
-from api.routes import admin, batches, events, health, networks, ports, qos_policies, tokens
+from api.routes import admin, batches, docs, events, health, networks, ports, qos_policies, tokens, ui
+from api.tracing import instrument
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from netprov.resources import ProblemBody
 from netprov.settings import Settings, get_settings
@@ -54,17 +55,22 @@ def create_app(settings: Settings | None = None, client: Client | None = None, s
         version="1.1",
         summary="Networks, ports and attachments provisioned by durable Temporal workflows.",
         lifespan=lifespan,
+        docs_url=None,  # api/routes/docs.py serves them from local files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.gateway = gateway
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestTelemetry)  # outermost: counts every answer, 413s included
+    app.add_middleware(RequestTelemetry)  # outermost but tracing's: counts every answer, 413s included
+    instrument(app)
     app.include_router(metrics_router)
     for module in (health, tokens, networks, ports, qos_policies, batches, events, admin):
         app.include_router(module.router)
     install_neutron(app)  # the Neutron v2.0 view: routes, NeutronError bodies
+    docs.install(app)
+    ui.install(app)
     _document_problem_schema(app)
     return app
 

@@ -59,7 +59,8 @@ class ItemProblem:
 def refusal(problems: list[str]) -> InvalidBody:
     """The 422 for `problems` ("<item>: <why>", the first named in `detail`); nothing was stored."""
     problems = problems[:MAX_ERRORS]
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    others = len(problems) - 1
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return InvalidBody(f"{problems[0]}{more}; nothing was stored.", errors=problems)
 
 

@@ -1,5 +1,6 @@
-"""What every request leaves behind: Prometheus metrics, one access log line, and the log context
-(tenant, resource, workflow) of every line logged while it is handled.
+"""What every request leaves behind: Prometheus metrics, one access log line, the log context
+(tenant, resource, workflow) of every line logged while it is handled, and its trace id in the
+answer's `X-Trace-Id` header (when traced: api/tracing.py).
 
 Metrics (GET /metrics, Prometheus text format, no auth: scrape it from inside the deployment):
 
@@ -20,8 +21,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import PROCESS_COLLECTOR, PLATFORM_COLLECTOR
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import allow_query
+from api.problems import ERROR_RESPONSES
 from netprov.logging_setup import bind, log_context
 from netprov.naming import batch_workflow_id, network_workflow_id, port_workflow_id
+from netprov.tracing import current_ids
+
+TRACE_HEADER = b"x-trace-id"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REGISTRY.register(PROCESS_COLLECTOR)
@@ -51,8 +57,16 @@ log = logging.getLogger("netprov.api.access")
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[allow_query(public=True)],
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format (no auth)."},
+               400: ERROR_RESPONSES[400]},
+)
 def metrics() -> Response:
+    """The API's Prometheus metrics: requests by method, route template and status, their latency,
+    the requests in progress, and the process's own."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -95,6 +109,9 @@ class RequestTelemetry:
                 for name, value in message.get("headers", ()):
                     if name == b"location":
                         location = value.decode("latin-1")
+                trace_id = current_ids().get("trace_id")  # the request's server span (api/tracing.py)
+                if trace_id:
+                    message = {**message, "headers": [*message.get("headers", ()), (TRACE_HEADER, trace_id.encode())]}
             await send(message)
 
         start = time.perf_counter()

@@ -9,7 +9,7 @@ from api.write_flow import Written
 from netprov.qos_resources import QosPolicyBody, QosPolicyLinks, QosPolicySummary
 from netprov.settings import Settings
 from netprov.status import PROVISIONING
-from store.effective import effective_status
+from store.effective import effective_qos, effective_status
 from store.tables import NetworkRow, PortRow, QosPolicyRow
 
 
@@ -75,6 +75,7 @@ def attachment_body(row: PortRow, settings: Settings) -> AttachmentBody | None:
 def port_body(row: PortRow, settings: Settings, network_policy_id: str | None = None) -> PortBody:
     """`network_policy_id`: the QoS policy of the port's network (shown as qos_network_policy_id)."""
     status, reason = effective_status(row)
+    qos_status, qos_reason = effective_qos(row)
     return PortBody(
         id=row.id,
         network_id=row.network_id,
@@ -87,8 +88,8 @@ def port_body(row: PortRow, settings: Settings, network_policy_id: str | None = 
         conditions=while_pending(row.conditions or [], reason, row.updated_at) if status == PROVISIONING else row.conditions or [],
         qos_policy_id=row.qos_policy_id,
         qos_network_policy_id=network_policy_id,
-        qos_status=row.qos_status,
-        qos_status_reason=row.qos_status_reason,
+        qos_status=qos_status,
+        qos_status_reason=qos_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
         links=Links(

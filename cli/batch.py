@@ -17,8 +17,8 @@ the `batch:` wrapper the API takes:
     attachments:
       - {port: web-1, id: vif-web-1, host: h1}
 
-Exit codes as for every command (cli.context), and: 4 when the batch ended PARTIAL or ERROR, or
-the wait (--timeout) ended first.
+Exit codes as for every command (cli.context): 1 also when the batch ended PARTIAL or ERROR, 2 when
+the wait (--timeout) ended first. The progress bars show on a terminal only, never in a pipe.
 """
 
 import json
@@ -28,12 +28,13 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.console import Console
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from cli.context import EXIT_NOT_SETTLED, CliContext, JsonOpt, cli_context, console, print_json, reports_errors
+from cli.context import EXIT_FAILED, EXIT_TIMEOUT, CliContext, JsonOpt, cli_context, console, on_terminal, print_json, reports_errors
 from cli.output import status_text
 from netprov_client import ApiUnreachable, problem_from
 
@@ -118,11 +119,11 @@ def apply(
             else:
                 typer.echo(batch["id"])
             return
-        batch = _follow(api, batch, timeout, show=not cli.json)
+        batch = _follow(api, batch, timeout, show=not cli.json and on_terminal())
         final = api.show(batch["id"])
     _report(cli, final)
     if final["status"] != "COMPLETED":
-        raise typer.Exit(EXIT_NOT_SETTLED)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("status")
@@ -149,11 +150,11 @@ def retry(ctx: typer.Context, batch_id: BatchArg, no_wait: Annotated[bool, typer
     with BatchApi(cli) as api:
         batch = api.call("POST", f"/{batch_id}/actions/retry?items=false").json()["batch"]
         if not no_wait:
-            _follow(api, batch, timeout, show=not cli.json)
+            _follow(api, batch, timeout, show=not cli.json and on_terminal())
         batch = api.show(batch_id)
     _report(cli, batch)
     if not no_wait and batch["status"] != "COMPLETED":
-        raise typer.Exit(EXIT_NOT_SETTLED)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("cancel")
@@ -196,7 +197,7 @@ def _follow(api: BatchApi, batch: dict, timeout: float, show: bool) -> dict:
     deadline = time.monotonic() + timeout
     progress = Progress(
         TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(), console=console(), disable=not show, transient=False,
+        TimeElapsedColumn(), console=Console(stderr=True), disable=not show, transient=False,
     )
     with progress:
         tasks = {
@@ -214,7 +215,7 @@ def _follow(api: BatchApi, batch: dict, timeout: float, show: bool) -> dict:
             if time.monotonic() > deadline:
                 typer.echo(f"Error: batch {batch['id']} still PROVISIONING after {timeout:.0f} s; "
                            f"follow it with `netprov batch status {batch['id']}`", err=True)
-                raise typer.Exit(EXIT_NOT_SETTLED)
+                raise typer.Exit(EXIT_TIMEOUT)
             time.sleep(POLL_S)
             batch = api.show(batch["id"], items=False)
 

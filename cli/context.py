@@ -1,12 +1,15 @@
 """What every `netprov` command shares: where the API is, whose token, how to print, and how
 errors become a message and an exit code.
 
-Exit codes: 0 done; 1 the API refused (its problem's title and detail are printed); 2 bad usage;
-3 the API cannot be reached; 4 a wait ended without the resource settling as asked.
+Exit codes, as the `openstack` CLI's: 0 done (with --wait: settled as asked); 1 the API refused
+(its problem's title and detail are printed) or, with --wait, the resource ended in ERROR (its
+reason on stderr); 2 bad usage, or a --wait that ran out before the resource settled; 3 the API
+cannot be reached.
 """
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +21,12 @@ from rich.console import Console
 
 from netprov_client import ApiUnreachable, Client, ProblemError, ResourceFailed, WaitTimeout
 
+from cli.formats import OutputFormat
+
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-EXIT_PROBLEM, EXIT_UNREACHABLE, EXIT_NOT_SETTLED = 1, 3, 4
+EXIT_PROBLEM, EXIT_FAILED, EXIT_TIMEOUT, EXIT_UNREACHABLE = 1, 1, 2, 3
+# Piped output is laid out for this width (or $COLUMNS); ids are never cut, long text wraps.
+PIPE_WIDTH = 120
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +45,13 @@ class CliContext:
     token: str | None
     tenant: str | None
     json: bool = False
+    format: OutputFormat | None = None
+    columns: list[str] | None = None
+
+    @property
+    def output(self) -> OutputFormat:
+        """-f, else json for --json, else table."""
+        return self.format or (OutputFormat.json if self.json else OutputFormat.table)
 
     def client(self) -> Client:
         return Client(self.api_url, self.token, self.tenant)
@@ -47,17 +61,30 @@ class CliContext:
             raise typer.BadParameter("give the tenant with --tenant or NETPROV_TENANT", param_hint="--tenant")
 
 
-def cli_context(ctx: typer.Context, json_output: bool = False) -> CliContext:
+def cli_context(ctx: typer.Context, json_output: bool = False, fmt: OutputFormat | None = None,
+                columns: list[str] | None = None) -> CliContext:
     settings: CliContext = ctx.find_root().obj
     if json_output:
         settings.json = True
+    if fmt is not None:
+        settings.format = fmt
+        settings.json = fmt == OutputFormat.json
+    if columns:
+        settings.columns = columns
     return settings
 
 
 def console() -> Console:
-    # Bound to the sys.stdout of the moment (test runners swap it); wide when not a terminal, so
-    # that ids are never cut in a pipe.
-    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 240, highlight=False)
+    # Bound to the sys.stdout of the moment (test runners swap it).
+    if sys.stdout.isatty():
+        return Console(file=sys.stdout, highlight=False)
+    width = os.environ.get("COLUMNS", "")
+    return Console(file=sys.stdout, width=int(width) if width.isdigit() else PIPE_WIDTH, highlight=False)
+
+
+def on_terminal() -> bool:
+    """Progress is shown only to a person: stderr is a terminal (never in a pipe or a log)."""
+    return sys.stderr.isatty()
 
 
 def print_json(value: Any) -> None:
@@ -87,8 +114,11 @@ def reports_errors(command: F) -> F:
         except ApiUnreachable as error:
             typer.echo(f"Error: {error}. Is the API running (make run)? Set --api-url or NETPROV_API_URL.", err=True)
             raise typer.Exit(EXIT_UNREACHABLE) from None
-        except (WaitTimeout, ResourceFailed) as error:
+        except ResourceFailed as error:
             typer.echo(f"Error: {error}", err=True)
-            raise typer.Exit(EXIT_NOT_SETTLED) from None
+            raise typer.Exit(EXIT_FAILED) from None
+        except WaitTimeout as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(EXIT_TIMEOUT) from None
 
     return run  # type: ignore[return-value]

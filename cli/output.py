@@ -1,9 +1,11 @@
-"""Resources as rich tables, or as JSON with --json."""
+"""Resources in the output format asked for (cli.formats: table, json, yaml, value, csv; -c columns)."""
 
+import typer
 from rich.table import Table
 from rich.text import Text
 
-from cli.context import CliContext, console, print_json
+from cli.context import CliContext, console
+from cli.formats import Column, OutputFormat, dump, render_list, render_one
 from netprov.resources import AttachmentBody, HistoryBody, NetworkBody, PortBody, TokenBody
 
 STATUS_STYLE = {
@@ -25,115 +27,117 @@ def _table(title: str | None = None) -> Table:
     return Table(title=title, title_justify="left", header_style="bold")
 
 
-def _details(rows: list[tuple[str, object]]) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for name, value in rows:
-        table.add_row(name, value if isinstance(value, Text) else Text("-" if value is None else str(value)))
-    console().print(table)
+def _status_column(key: str) -> Column:
+    return Column(key, styled=lambda row: status_text(row.get(key)), wrap=False)
 
 
-def network(cli: CliContext, body: NetworkBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    _details([
-        ("id", body.id), ("name", body.name), ("status", status_text(body.status)), ("status_reason", body.status_reason),
-        ("plugin", body.plugin), ("plugin_data", body.plugin_data or None), ("created_at", body.created_at),
-        ("updated_at", body.updated_at), ("workflow", body.links.workflow),
-    ])
+def _attachment_plain(row: dict) -> str:
+    attachment = row.get("attachment")
+    return f"{attachment['id']}@{attachment['host']} {attachment['status']}" if attachment else ""
 
 
-def networks(cli: CliContext, bodies: list[NetworkBody]) -> None:
-    if cli.json:
-        print_json(bodies)
-        return
-    table = _table()
-    for column in ("ID", "NAME", "STATUS", "REASON", "PLUGIN"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS"))
-    for body in bodies:
-        table.add_row(body.id, body.name, status_text(body.status), body.status_reason or "", body.plugin)
-    console().print(table)
-
-
-def _attachment_cell(attachment: AttachmentBody | None) -> Text:
-    if attachment is None:
+def _attachment_styled(row: dict) -> Text:
+    attachment = row.get("attachment")
+    if not attachment:
         return Text("-")
-    text = Text(f"{attachment.id}@{attachment.host} ")
-    text.append_text(status_text(attachment.status))
+    text = Text(f"{attachment['id']}@{attachment['host']} ")
+    text.append_text(status_text(attachment["status"]))
     return text
 
 
+def _link_styled(row: dict) -> Text:
+    text = status_text(row.get("link_status"))
+    if row.get("link_status_string"):
+        text.append(f" ({row['link_status_string']})")
+    return text
+
+
+ID = Column("id", wrap=False)
+WORKFLOW = Column("workflow", plain=lambda row: (row.get("links") or {}).get("workflow") or "")
+NETWORK_LIST = (ID, Column("name"), _status_column("status"), Column("status_reason"), Column("plugin", wrap=False))
+NETWORK_SHOW = (
+    ID, Column("name"), _status_column("status"), Column("status_reason"), Column("plugin"), Column("plugin_data"),
+    Column("created_at"), Column("updated_at"), WORKFLOW,
+)
+PORT_LIST = (
+    ID, Column("state", wrap=False), _status_column("status"), Column("status_reason"),
+    Column("link_status", styled=_link_styled), Column("attachment", plain=_attachment_plain, styled=_attachment_styled),
+)
+PORT_SHOW = (
+    ID, Column("network_id"), Column("state"), _status_column("status"), Column("status_reason"),
+    _status_column("link_status"), Column("link_status_string"),
+    Column("attachment", plain=_attachment_plain, styled=_attachment_styled),
+    Column("attachment_reason", plain=lambda row: (row.get("attachment") or {}).get("status_reason") or ""),
+    Column("created_at"), Column("updated_at"), WORKFLOW,
+)
+ATTACHMENT = (ID, Column("host"), _status_column("status"), Column("status_reason"))
+ATTACHMENT_LIST = (Column("port_id", wrap=False), *ATTACHMENT)
+
+
+def _echo(value) -> None:
+    if isinstance(value, str):
+        typer.echo(value)
+    else:
+        console().print(value)
+
+
+def _list(cli: CliContext, columns, bodies: list) -> None:
+    render_list(cli.output, columns, bodies, cli.columns, _table, _echo)
+
+
+def _one(cli: CliContext, columns, body) -> None:
+    render_one(cli.output, columns, body, cli.columns, _echo)
+
+
+def network(cli: CliContext, body: NetworkBody) -> None:
+    _one(cli, NETWORK_SHOW, body)
+
+
+def networks(cli: CliContext, bodies: list[NetworkBody]) -> None:
+    _list(cli, NETWORK_LIST, bodies)
+
+
 def port(cli: CliContext, body: PortBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    attachment = body.attachment
-    _details([
-        ("id", body.id), ("network_id", body.network_id), ("state", body.state), ("status", status_text(body.status)),
-        ("status_reason", body.status_reason), ("link_status", status_text(body.link_status)),
-        ("link_status_string", body.link_status_string), ("attachment", _attachment_cell(attachment)),
-        ("attachment_reason", attachment.status_reason if attachment else None),
-        ("created_at", body.created_at), ("updated_at", body.updated_at), ("workflow", body.links.workflow),
-    ])
+    _one(cli, PORT_SHOW, body)
 
 
 def ports(cli: CliContext, bodies: list[PortBody]) -> None:
-    if cli.json:
-        print_json(bodies)
-        return
-    table = _table()
-    for column in ("ID", "STATE", "STATUS", "REASON", "LINK", "ATTACHMENT"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS", "STATE"))
-    for body in bodies:
-        link = status_text(body.link_status)
-        if body.link_status_string:
-            link.append(f" ({body.link_status_string})")
-        table.add_row(body.id, body.state, status_text(body.status), body.status_reason or "", link, _attachment_cell(body.attachment))
-    console().print(table)
+    _list(cli, PORT_LIST, bodies)
 
 
 def attachment(cli: CliContext, body: AttachmentBody | None) -> None:
-    if cli.json:
-        print_json(body.model_dump(mode="json") if body else None)
-        return
     if body is None:
-        console().print("no attachment")
+        if cli.output in (OutputFormat.json, OutputFormat.yaml):
+            typer.echo(dump(cli.output, None))
+        elif cli.output == OutputFormat.table:
+            console().print("no attachment")
         return
-    _details([("id", body.id), ("host", body.host), ("status", status_text(body.status)), ("status_reason", body.status_reason)])
+    _one(cli, ATTACHMENT, body)
 
 
 def attachments(cli: CliContext, by_port: dict[str, AttachmentBody]) -> None:
-    if cli.json:
-        print_json({port_id: body.model_dump(mode="json") for port_id, body in by_port.items()})
+    if cli.output in (OutputFormat.json, OutputFormat.yaml) and not cli.columns:
+        typer.echo(dump(cli.output, {port_id: body.model_dump(mode="json") for port_id, body in by_port.items()}))
         return
-    table = _table()
-    for column in ("PORT", "INTERFACE", "HOST", "STATUS", "REASON"):
-        table.add_column(column, no_wrap=column in ("PORT", "STATUS"))
-    for port_id, body in by_port.items():
-        table.add_row(port_id, body.id, body.host, status_text(body.status), body.status_reason or "")
-    console().print(table)
+    _list(cli, ATTACHMENT_LIST, [{"port_id": port_id, **body.model_dump(mode="json")} for port_id, body in by_port.items()])
 
 
 def token(cli: CliContext, body: TokenBody) -> None:
-    if cli.json:
-        print_json(body)
-        return
-    _details([("id", body.id), ("secret", body.secret), ("tenant_id", body.tenant_id), ("admin", body.admin)])
-    console().print("The secret is shown only now: use it as NETPROV_TOKEN (X-Auth-Token).")
+    _one(cli, (Column("id"), Column("secret"), Column("tenant_id"), Column("admin")), body)
+    if cli.output == OutputFormat.table:
+        console().print("The secret is shown only now: use it as NETPROV_TOKEN (X-Auth-Token).")
 
 
 def deleted(cli: CliContext, what: str, gone: bool) -> None:
-    if cli.json:
-        print_json({"deleted": gone, "pending": not gone})
+    if cli.output in (OutputFormat.json, OutputFormat.yaml):
+        typer.echo(dump(cli.output, {"deleted": gone, "pending": not gone}))
     else:
         console().print(f"{what} deleted" if gone else f"{what}: deletion accepted, in progress")
 
 
 def history(cli: CliContext, body: HistoryBody) -> None:
-    if cli.json:
-        print_json(body)
+    if cli.output in (OutputFormat.json, OutputFormat.yaml):
+        typer.echo(dump(cli.output, body.model_dump(mode="json")))
         return
     out = console()
     out.print(Text.assemble(f"{body.resource_type} {body.id}: ", status_text(body.status), f"  {body.status_reason or ''}"))

@@ -6,6 +6,8 @@ import typer
 
 from cli import output
 from cli.context import JsonOpt, NetworkArg, PortArg, WaitOpt, cli_context, reports_errors
+from cli.formats import ColumnOpt, FormatOpt
+from cli.waiting import check_attachment, check_deleted, check_network, check_port, waiting
 
 network_app = typer.Typer(help="Networks: create, list, show, rename, delete.", no_args_is_help=True)
 port_app = typer.Typer(help="Ports of a network: create, list, show, set admin state, delete.", no_args_is_help=True)
@@ -13,10 +15,10 @@ attachment_app = typer.Typer(help="The interface plugged into a port.", no_args_
 token_app = typer.Typer(help="API tokens (needs an admin token).", no_args_is_help=True)
 
 StatusOpt = Annotated[
-    list[str] | None, typer.Option("--status", help="Only these statuses (repeat, or comma-separated).")
+    list[str] | None, typer.Option("--status", metavar="STATUS", help="Only these statuses (repeat, or comma-separated).")
 ]
-IfaceOpt = Annotated[str, typer.Option("--iface", help="Interface id (1..255 characters, no whitespace).")]
-HostOpt = Annotated[str | None, typer.Option("--host", help="Hypervisor host (default: the plugin's default host).")]
+IfaceOpt = Annotated[str, typer.Option("--iface", metavar="ID", help="Interface id (1..255 characters, no whitespace).")]
+HostOpt = Annotated[str | None, typer.Option("--host", metavar="HOST", help="Hypervisor host (default: the plugin's default host).")]
 
 
 # -- networks ----------------------------------------------------------------------------------
@@ -27,23 +29,30 @@ HostOpt = Annotated[str | None, typer.Option("--host", help="Hypervisor host (de
 def network_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Network name, 1..255 characters.")],
-    plugin: Annotated[str | None, typer.Option("--plugin", help="Plugin (default: the server's).")] = None,
+    plugin: Annotated[str | None, typer.Option("--plugin", metavar="PLUGIN", help="Plugin (default: the server's).")] = None,
     wait: WaitOpt = None,
-    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", help="Makes a retried create safe.")] = None,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", metavar="KEY", help="Makes a retried create safe.")] = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Create a network; without --wait it answers at once, PROVISIONING."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
-        output.network(cli, api.create_network(name, plugin=plugin, wait=wait, idempotency_key=idempotency_key))
+        with waiting(f"network {name}", wait):
+            body = api.create_network(name, plugin=plugin, wait=wait, idempotency_key=idempotency_key)
+    output.network(cli, body)
+    check_network(body, wait)
 
 
 @network_app.command("list")
 @reports_errors
-def network_list(ctx: typer.Context, status: StatusOpt = None, json_output: JsonOpt = False) -> None:
+def network_list(ctx: typer.Context, status: StatusOpt = None, json_output: JsonOpt = False,
+    fmt: FormatOpt = None, columns: ColumnOpt = None,
+) -> None:
     """List the tenant's networks."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.networks(cli, api.list_networks(status=_split(status)))
@@ -51,9 +60,11 @@ def network_list(ctx: typer.Context, status: StatusOpt = None, json_output: Json
 
 @network_app.command("show")
 @reports_errors
-def network_show(ctx: typer.Context, network_id: NetworkArg, json_output: JsonOpt = False) -> None:
+def network_show(ctx: typer.Context, network_id: NetworkArg, json_output: JsonOpt = False,
+    fmt: FormatOpt = None, columns: ColumnOpt = None,
+) -> None:
     """Show one network."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.network(cli, api.show_network(network_id))
@@ -64,11 +75,13 @@ def network_show(ctx: typer.Context, network_id: NetworkArg, json_output: JsonOp
 def network_update(
     ctx: typer.Context,
     network_id: NetworkArg,
-    name: Annotated[str, typer.Option("--name", help="The new name.")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="The new name.")],
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Rename a network (applied at once)."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.network(cli, api.update_network(network_id, name=name))
@@ -81,7 +94,10 @@ def network_delete(ctx: typer.Context, network_id: NetworkArg, wait: WaitOpt = N
     cli = cli_context(ctx, json_output)
     cli.need_tenant()
     with cli.client() as api:
-        output.deleted(cli, f"network {network_id}", api.delete_network(network_id, wait=wait))
+        with waiting(f"network {network_id}", wait):
+            gone = api.delete_network(network_id, wait=wait)
+    output.deleted(cli, f"network {network_id}", gone)
+    check_deleted(f"network {network_id}", gone, wait)
 
 
 # -- ports -------------------------------------------------------------------------------------
@@ -92,23 +108,30 @@ def network_delete(ctx: typer.Context, network_id: NetworkArg, wait: WaitOpt = N
 def port_create(
     ctx: typer.Context,
     network_id: NetworkArg,
-    state: Annotated[str | None, typer.Option("--state", help="Admin state ACTIVE or DOWN (default DOWN).")] = None,
+    state: Annotated[str | None, typer.Option("--state", metavar="STATE", help="Admin state ACTIVE or DOWN (default DOWN).")] = None,
     wait: WaitOpt = None,
-    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", metavar="KEY", help="Makes a retried create safe.")] = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Create a port on a network (accepted even while the network is PROVISIONING)."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
-        output.port(cli, api.create_port(network_id, state=state, wait=wait, idempotency_key=idempotency_key))
+        with waiting("port", wait):
+            body = api.create_port(network_id, state=state, wait=wait, idempotency_key=idempotency_key)
+    output.port(cli, body)
+    check_port(body, wait, state)
 
 
 @port_app.command("list")
 @reports_errors
-def port_list(ctx: typer.Context, network_id: NetworkArg, status: StatusOpt = None, json_output: JsonOpt = False) -> None:
+def port_list(ctx: typer.Context, network_id: NetworkArg, status: StatusOpt = None, json_output: JsonOpt = False,
+    fmt: FormatOpt = None, columns: ColumnOpt = None,
+) -> None:
     """List a network's ports."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.ports(cli, api.list_ports(network_id, status=_split(status)))
@@ -116,9 +139,11 @@ def port_list(ctx: typer.Context, network_id: NetworkArg, status: StatusOpt = No
 
 @port_app.command("show")
 @reports_errors
-def port_show(ctx: typer.Context, network_id: NetworkArg, port_id: PortArg, json_output: JsonOpt = False) -> None:
+def port_show(ctx: typer.Context, network_id: NetworkArg, port_id: PortArg, json_output: JsonOpt = False,
+    fmt: FormatOpt = None, columns: ColumnOpt = None,
+) -> None:
     """Show one port, with its link status and attachment."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.port(cli, api.show_port(network_id, port_id))
@@ -130,15 +155,20 @@ def port_update(
     ctx: typer.Context,
     network_id: NetworkArg,
     port_id: PortArg,
-    state: Annotated[str, typer.Option("--state", help="Admin state ACTIVE or DOWN.")],
+    state: Annotated[str, typer.Option("--state", metavar="STATE", help="Admin state ACTIVE or DOWN.")],
     wait: WaitOpt = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Set a port's admin state."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
-        output.port(cli, api.update_port(network_id, port_id, state=state, wait=wait))
+        with waiting(f"port {port_id}", wait):
+            body = api.update_port(network_id, port_id, state=state, wait=wait)
+    output.port(cli, body)
+    check_port(body, wait, state)
 
 
 @port_app.command("delete")
@@ -150,7 +180,10 @@ def port_delete(
     cli = cli_context(ctx, json_output)
     cli.need_tenant()
     with cli.client() as api:
-        output.deleted(cli, f"port {port_id}", api.delete_port(network_id, port_id, wait=wait))
+        with waiting(f"port {port_id}", wait):
+            gone = api.delete_port(network_id, port_id, wait=wait)
+    output.deleted(cli, f"port {port_id}", gone)
+    check_deleted(f"port {port_id}", gone, wait)
 
 
 # -- attachments -------------------------------------------------------------------------------
@@ -166,19 +199,26 @@ def attachment_create(
     host: HostOpt = None,
     wait: WaitOpt = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Plug an interface into a port."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
-        output.attachment(cli, api.create_attachment(network_id, port_id, iface, host=host, wait=wait))
+        with waiting(f"attachment {iface}", wait):
+            body = api.create_attachment(network_id, port_id, iface, host=host, wait=wait)
+    output.attachment(cli, body)
+    check_attachment(body, wait)
 
 
 @attachment_app.command("list")
 @reports_errors
-def attachment_list(ctx: typer.Context, network_id: NetworkArg, json_output: JsonOpt = False) -> None:
+def attachment_list(ctx: typer.Context, network_id: NetworkArg, json_output: JsonOpt = False,
+    fmt: FormatOpt = None, columns: ColumnOpt = None,
+) -> None:
     """List the attachments of a network's ports."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.attachments(cli, api.list_attachments(network_id))
@@ -186,9 +226,11 @@ def attachment_list(ctx: typer.Context, network_id: NetworkArg, json_output: Jso
 
 @attachment_app.command("show")
 @reports_errors
-def attachment_show(ctx: typer.Context, network_id: NetworkArg, port_id: PortArg, json_output: JsonOpt = False) -> None:
+def attachment_show(ctx: typer.Context, network_id: NetworkArg, port_id: PortArg, json_output: JsonOpt = False,
+    fmt: FormatOpt = None, columns: ColumnOpt = None,
+) -> None:
     """Show a port's attachment."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
         output.attachment(cli, api.show_attachment(network_id, port_id))
@@ -204,12 +246,17 @@ def attachment_update(
     host: HostOpt = None,
     wait: WaitOpt = None,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Replace a port's attachment: unplug the current interface (if another), plug this one."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     cli.need_tenant()
     with cli.client() as api:
-        output.attachment(cli, api.update_attachment(network_id, port_id, iface, host=host, wait=wait))
+        with waiting(f"attachment {iface}", wait):
+            body = api.update_attachment(network_id, port_id, iface, host=host, wait=wait)
+    output.attachment(cli, body)
+    check_attachment(body, wait)
 
 
 @attachment_app.command("delete")
@@ -221,7 +268,10 @@ def attachment_delete(
     cli = cli_context(ctx, json_output)
     cli.need_tenant()
     with cli.client() as api:
-        output.deleted(cli, f"attachment of port {port_id}", api.delete_attachment(network_id, port_id, wait=wait))
+        with waiting(f"attachment of port {port_id}", wait):
+            gone = api.delete_attachment(network_id, port_id, wait=wait)
+    output.deleted(cli, f"attachment of port {port_id}", gone)
+    check_deleted(f"attachment of port {port_id}", gone, wait)
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -231,12 +281,14 @@ def attachment_delete(
 @reports_errors
 def token_create(
     ctx: typer.Context,
-    tenant_id: Annotated[str | None, typer.Option("--tenant-id", help="Issue a token of this tenant.")] = None,
+    tenant_id: Annotated[str | None, typer.Option("--tenant-id", metavar="TENANT", help="Issue a token of this tenant.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Issue an admin token.")] = False,
     json_output: JsonOpt = False,
+    fmt: FormatOpt = None,
+    columns: ColumnOpt = None,
 ) -> None:
     """Issue a token; its secret is shown only in this answer."""
-    cli = cli_context(ctx, json_output)
+    cli = cli_context(ctx, json_output, fmt, columns)
     if admin == (tenant_id is not None):
         raise typer.BadParameter("give either --tenant-id T or --admin")
     with cli.client() as api:

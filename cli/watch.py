@@ -2,7 +2,9 @@
 
 It subscribes to the live events (GET .../events, Server-Sent Events) first, then reads every
 network and port once, then applies each event as it comes: nothing is polled, and nothing that
-changes after the subscription is missed. With --json it prints the events as JSON lines instead.
+changes after the subscription is missed. With --json it prints each event as it comes, one JSON
+line `{"id", "type", "data"}` (the event's id and type, and its data as the client parsed it, fields
+without a value left out), instead of the table.
 """
 
 import asyncio
@@ -16,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from cli.context import EXIT_NOT_SETTLED, JsonOpt, CliContext, cli_context, console, reports_errors
+from cli.context import EXIT_TIMEOUT, JsonOpt, CliContext, cli_context, console, reports_errors
 from cli.output import status_text
 from netprov_client import TRUNCATED, AsyncClient, WaitTimeout
 from netprov.resources import NetworkBody, PortBody, StatusEvent
@@ -103,7 +105,7 @@ def watch(
     ctx: typer.Context,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0, help="Stop after this many seconds.")] = None,
     until_settled: Annotated[
-        bool, typer.Option("--until-settled", help="Stop once nothing is PROVISIONING (exit 4 if --timeout comes first).")
+        bool, typer.Option("--until-settled", help="Stop once nothing is PROVISIONING (exit 2 if --timeout comes first).")
     ] = False,
     last_event_id: Annotated[
         int | None, typer.Option("--last-event-id", min=0, help="With --json: start after this event id (resume).")
@@ -119,7 +121,7 @@ def watch(
         return
     if until_settled and not settled:
         typer.echo(f"Error: not settled within {timeout} s", err=True)
-        raise typer.Exit(EXIT_NOT_SETTLED)
+        raise typer.Exit(EXIT_TIMEOUT)
 
 
 watch = reports_errors(watch)

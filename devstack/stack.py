@@ -4,8 +4,12 @@
 UI, the Open vSwitch instances (only with NETPROV_PLUGIN=ovs), one `python -m worker`, one
 `python -m worker --host H` per host (ovs only), and `python -m api`; waits until GET /healthz answers 200;
 prints a banner; and then runs until SIGINT or SIGTERM, when it stops the API and the workers, then the switches,
-then Temporal, and returns 0. A part that fails to start or dies later stops everything with a non-zero code and
-the last lines of that part's log. Every child runs in its own process group, so none outlives the stack.
+then Temporal, and returns 0. A part that fails while the stack starts stops everything with a non-zero code and
+the last lines of that part's log. Once the stack is up it is supervised (devstack/supervisor.py): a part that
+dies (Temporal, the worker, an agent, the API, a host's Open vSwitch) is logged and restarted with exponential
+backoff while the others keep running; a dead agent's ports show "agent on host H not running" at once. GET
+/healthz and `netprov health` show every part's state. Every child runs in its own process group, so none
+outlives the stack.
 
 All state stays under NETPROV_DATA_DIR: `temporal.db`, the API's database, `admin-token`, and `logs/`.
 """
@@ -17,22 +21,25 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from devstack.temporal_server import TemporalDevServer, TemporalServerError, die_with_parent_preexec, log_tail
+from devstack.children import STOP_TIMEOUT, Child, stop_children
+from devstack.services import agent_death_notice, child_service, switch_services, temporal_service
+from devstack.supervisor import Supervisor
+from devstack.temporal_server import TemporalDevServer, TemporalServerError
 from netprov.settings import Settings, get_settings
 
+__all__ = ["STOP_TIMEOUT", "Child", "DevStackError", "run", "stop_children"]
+
 HEALTH_TIMEOUT = 60.0  # seconds for the API to answer /healthz with 200 once started
-STOP_TIMEOUT = 10.0  # seconds a child gets between SIGTERM and SIGKILL
+SUPERVISE_EVERY_S = 0.25
 OVS_PLUGIN = "ovs"
 
 
@@ -51,74 +58,6 @@ class DevStackSettings(BaseSettings):
 
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-
-
-@dataclass
-class Child:
-    """One `python -m ...` part of the stack, logging to `log_path`, in a process group of its own.
-
-    `die_with_parent` (Linux): the kernel SIGTERMs the child when the thread that started it exits, so even a
-    SIGKILLed owner leaves no orphan. Only for children started on the main thread (a pool thread's exit
-    would end them).
-    """
-
-    name: str
-    args: list[str]
-    log_path: Path
-    die_with_parent: bool = False
-    proc: subprocess.Popen[bytes] | None = None
-    log_offset: int = field(default=0)
-
-    def start(self, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} devstack starts: {' '.join(self.args)}\n".encode())
-            log.flush()
-            self.log_offset = log.tell()
-            self.proc = subprocess.Popen(
-                [sys.executable, *self.args],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                preexec_fn=die_with_parent_preexec() if self.die_with_parent else None,
-            )
-
-    @property
-    def exit_code(self) -> int | None:
-        """None while running (or never started), else the exit code (negative: killed by that signal)."""
-        return None if self.proc is None else self.proc.poll()
-
-    def signal(self, sig: signal.Signals) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def tail(self, lines: int = 30) -> str:
-        return log_tail(self.log_path, lines, self.log_offset)
-
-
-def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM every child at once, then SIGKILL whatever process group is still there after `timeout`."""
-    for child in children:
-        child.signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        if child.proc is None:
-            continue
-        try:
-            child.proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"devstack: {child.name} did not stop within {timeout:.0f} s; killing it", file=sys.stderr)
-        # Also reaches grandchildren left in the group after the leader exited.
-        try:
-            os.killpg(child.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        child.proc.wait()
 
 
 def _ovs_hosts_module():
@@ -229,6 +168,7 @@ def _banner(
         "netprov dev stack is up",
         f"  API           {api_url}",
         f"  OpenAPI docs  {api_url}/docs",
+        f"  Topology page {api_url}/ui/  (sign in with a tenant and its token)",
         f"  Temporal UI   {ui_url}",
         f"  Admin token   {token}  ({token_origin})",
     ]
@@ -243,6 +183,19 @@ def _banner(
         "",
     ]
     return "\n".join(lines)
+
+
+def _services(
+    temporal: TemporalDevServer, children: list[Child], env: dict[str, str], settings: Settings, hosts: list[str],
+    data_dir: Path,
+) -> list:
+    """Temporal first and the switches next: a tick restarts what is needed by what follows first."""
+    agents = {f"agent {host}": host for host in hosts}
+    services = [temporal_service(temporal), *switch_services(hosts, data_dir)]
+    for child in children:
+        host = agents.get(child.name)
+        services.append(child_service(child, env, agent_death_notice(settings, host) if host else None))
+    return services
 
 
 def run() -> int:
@@ -275,6 +228,7 @@ def run() -> int:
     ]
     children.append(Child("api", ["-m", "api"], logs_dir / "api.log", die_with_parent=True))
     switches_started = False
+    supervisor: Supervisor | None = None
     code = 1
 
     with _stop_on_signals():
@@ -315,11 +269,11 @@ def run() -> int:
                 ),
                 flush=True,
             )
+            supervisor = Supervisor(_services(temporal, children, env, settings, hosts, data_dir), data_dir)
+            supervisor.adopt_all()
             while True:
-                _raise_if_dead(children)
-                if not temporal.running:
-                    raise DevStackError(f"Temporal exited; last lines of {temporal.log_path}:\n{temporal.log_tail()}")
-                time.sleep(0.5)
+                supervisor.tick()
+                time.sleep(SUPERVISE_EVERY_S)
         except StopRequested as stop:
             print(f"\ndevstack: {stop} received, stopping", flush=True)
             code = 0
@@ -337,5 +291,7 @@ def run() -> int:
                     print(f"devstack: stopping Open vSwitch failed: {exc!r}", file=sys.stderr)
                     code = 1
             temporal.stop()
+            if supervisor is not None:
+                supervisor.close()
             print("devstack: stopped", flush=True)
     return code

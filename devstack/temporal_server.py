@@ -17,7 +17,6 @@ The server runs in its own process group, so stopping it never leaves a stray pr
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import socket
@@ -25,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -33,6 +32,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
+from netprov.child_processes import die_with_parent_preexec
 from netprov.naming import SEARCH_ATTRIBUTES
 
 # Every netprov search attribute is a Keyword: exact-match filters in the UI and in list queries.
@@ -151,6 +151,11 @@ class TemporalDevServer:
     def pid(self) -> int | None:
         """The server's process id while it runs (it also leads its process group), else None."""
         return self._proc.pid if self.running else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The last process's exit code once it ended (negative: killed by that signal), else None."""
+        return None if self._proc is None else self._proc.poll()
 
     @property
     def running(self) -> bool:
@@ -319,22 +324,6 @@ class TemporalDevServer:
                 missing = set(self.search_attributes) - set(listed.custom_attributes)
                 if missing:
                     raise TemporalServerError(f"search attributes {sorted(missing)} not yet in {namespace!r}")
-
-
-def die_with_parent_preexec() -> Callable[[], None] | None:
-    """A `preexec_fn` asking Linux to SIGTERM the child when the spawning thread exits; None elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child should do as little as possible
-    pr_set_pdeathsig = 1
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
 
 
 def _port_open(port: int) -> bool:

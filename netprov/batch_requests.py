@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
+from netprov.identifiers import Identifier
 from netprov.resources import Name, StrictModel, Token
 from netprov.status import AdminState
 
@@ -24,7 +25,7 @@ attached ports on 10 networks, fake plugin, SQLite): API peak RSS 247 MB, worker
 history 645 KB in 762 events, its largest payload (the plan of positions) 140 KB of Temporal's 2 MB.
 The 4 MiB body limit (api/limits.py) still bounds a batch of long names."""
 
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
+Ref = Identifier
 
 
 Text = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]

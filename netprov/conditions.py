@@ -67,7 +67,11 @@ _LINK_REASONS: tuple[tuple[str, str], ...] = (
     ("network not available", "NetworkNotAvailable"),
     ("interface-id", "InterfaceNotFound"),
     ("ovs-vswitchd not running", "SwitchNotRunning"),
+    ("ovs-vswitchd on host", "SwitchNotRunning"),
+    ("ovsdb-server on host", "SwitchNotRunning"),
     ("not reachable", "SwitchUnreachable"),
+    ("switch on host", "SwitchNotForwarding"),  # after "not reachable": "Open vSwitch on host" contains it
+    ("datapath", "DatapathNotForwarding"),
     ("vlan tag", "VlanMismatch"),
     ("isolated", "PortIsolated"),
     ("link down", "LinkDown"),

@@ -7,7 +7,8 @@ Each line carries `ts`, `level`, `logger`, `msg`, `service`, and, where they are
 - workflow and activity lines get them from Temporal (`workflow_id` names the resource:
   `network-<id>`, `port-<id>`), activities also `activity_type` and `attempt`, and a plugin step
   its tenant (worker/metrics.py);
-- any code may add its own with `log_context(...)`.
+- any code may add its own with `log_context(...)`;
+- a line logged inside a trace span (netprov.tracing) carries its `trace_id` and `span_id`.
 
 `NETPROV_LOG_FORMAT=text` gives the classic one-line text format instead (context appended).
 """
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netprov.settings import Settings
+from netprov.tracing import current_ids
 
 _context: ContextVar[dict[str, Any]] = ContextVar("netprov_log_context", default={})  # noqa: B039 - never mutated
 
@@ -80,6 +82,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
         fields["activity_type"] = activity.get("activity_type")
         fields["attempt"] = activity.get("attempt")
     fields.update(resource_of_workflow(fields.get("workflow_id")))
+    fields.update(current_ids())
     fields.update(_context.get())
     return {k: v for k, v in fields.items() if v is not None}
 

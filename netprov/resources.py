@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from netprov.identifiers import Identifier
 from netprov.status import AdminState, AttachmentStatus, LinkStatus, NetworkStatus, PortStatus, QosStatus
 
 # NUL is refused everywhere: PostgreSQL cannot store it in text.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
 # Interface ids and hosts: 1..255 characters, no whitespace.
-Token = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00]+$")]
+Token = Identifier
 
 
 class StrictModel(BaseModel):
@@ -198,10 +199,23 @@ class ProblemBody(BaseModel):
     code: str
 
 
+class ProcessState(BaseModel):
+    """One child of a supervised dev stack (`make run`), as its supervisor last saw it."""
+
+    name: str
+    state: str  # running, restarting (waiting out its backoff), starting
+    pid: int | None = None
+    restarts: int = 0
+    since: str | None = None  # RFC 3339: when it entered this state
+    last_exit: str | None = None  # e.g. "killed by SIGKILL", "exit code 1"
+
+
 class Health(BaseModel):
     status: str
     temporal: str
     database: str
+    # Only under a supervisor (`make run`): every child process and its state.
+    processes: list[ProcessState] | None = None
 
 
 # -- live events and operator actions (GET .../events, .../history, .../actions/*) ---------

@@ -12,14 +12,19 @@ from temporalio.service import RPCError
 
 from netprov.naming import SEARCH_ATTRIBUTES
 from netprov.settings import Settings
+from netprov.tracing import temporal_interceptor
 
 log = logging.getLogger("netprov.temporal")
 RPC_TIMEOUT = timedelta(seconds=5)
 
 
 async def connect(settings: Settings, **options: Any) -> Client:
-    """`options` go to Client.connect as they are (e.g. a metrics `runtime`, `interceptors`)."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, **options)
+    """`options` go to Client.connect as they are (e.g. a metrics `runtime`, `interceptors`). The
+    client (and every worker made with it) also carries the tracing interceptor (netprov.tracing)."""
+    interceptors = [*options.pop("interceptors", ()), temporal_interceptor()]
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, interceptors=interceptors, **options
+    )
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> bool:

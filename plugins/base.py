@@ -12,6 +12,7 @@ change is already in place. Deleting or unplugging something that is not there s
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import ClassVar
 
 from netprov.link_io import LinkReport
@@ -107,6 +108,13 @@ class Plugin(ABC):
         removed by hand) and return what was changed, one printable item each. Runs on the host's
         agent, periodically. Plugins whose devices cannot drift keep this default: nothing to do."""
         return []
+
+    def watch(self, host: str, changed: Callable[[], None]) -> Callable[[], None] | None:
+        """Start watching host `host`'s device and call `changed()` (from any thread) soon after it
+        changes, so the agent checks it at once instead of at the next periodic check. Returns a
+        function that stops the watch, or None when the plugin cannot watch (the default: the
+        periodic check alone then finds the change)."""
+        return None
 
     @classmethod
     def steps(cls, action: PluginAction) -> list[StepSpec]:

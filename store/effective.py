@@ -21,6 +21,14 @@ def effective_status_column(table):
     return case((table.accepted_seq > table.applied_seq, PROVISIONING), else_=table.status)
 
 
+def effective_qos(row) -> tuple[str | None, str | None]:
+    """A port's qos_status and reason as a caller sees them: PROVISIONING (with what is being done)
+    until the last accepted operation that changes its QoS is applied."""
+    if (row.qos_seq or 0) > row.applied_seq:
+        return PROVISIONING, row.qos_progress or QUEUED_REASON
+    return row.qos_status, row.qos_status_reason
+
+
 def effective_status(row) -> tuple[str, str | None]:
     """The status and reason a caller sees: PROVISIONING while accepted operations are pending."""
     if row.accepted_seq > row.applied_seq:

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from netprov.status import ResourceType
-from store.effective import effective_status
+from store.effective import effective_qos, effective_status
 from store.tables import EventRow, NetworkRow, PortRow, utcnow
 
 log = logging.getLogger("netprov.store.events")
@@ -178,10 +178,10 @@ def _observed(resource_type: str, row: Any, gone: bool, last: dict[str, "_Last"]
         "link_status_string": row.link_status_string,
     }
     wanted = [(PORT, STATUS, port, _STATUS_FIELDS), (_LINK_KEY, LINK_STATUS, port, _LINK_FIELDS)]
-    qos = getattr(row, "qos_status", None)
+    qos, qos_reason = effective_qos(row)
     if qos is not None or _QOS_KEY in last:
         # Only ports a policy ever applied to announce their QoS (then also its return to null).
-        qos_port = {**port, "qos_status": qos, "qos_status_reason": row.qos_status_reason, "qos_policy_id": row.qos_policy_id}
+        qos_port = {**port, "qos_status": qos, "qos_status_reason": qos_reason, "qos_policy_id": row.qos_policy_id}
         wanted.append((_QOS_KEY, QOS_STATUS, qos_port, _QOS_FIELDS))
     if row.attachment_id is None:
         wanted.append(_attachment_gone(last, row))

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from netprov.qos import QosRule, QosSpec, rule_from_dict, rule_to_dict
 from netprov.status import QosStatus
+from store import events
 from store.tables import NetworkRow, PortRow, QosPolicyRow, utcnow
 
 # IN lists are cut at this many ids (SQLite's variable limit, PostgreSQL's plan sizes).
@@ -127,13 +128,17 @@ def set_network_policy(session: Session, *, network_id: str, policy_id: str | No
     session.execute(update(NetworkRow).where(NetworkRow.id == network_id).values(qos_policy_id=policy_id, updated_at=utcnow()))
 
 
-def mark_qos(session: Session, *, port_ids: Sequence[str], status: str | None, reason: str | None) -> None:
-    """Set qos_status / qos_status_reason of many ports, one statement per CHUNK ids: PROVISIONING
-    with what is being done when an operation that changes their QoS is accepted (the workflow then
-    writes where it ended); also the undo, with the previous values."""
+def mark_qos_pending(session: Session, *, port_ids: Sequence[str], reason: str) -> None:
+    """Call right after accepting an operation that changes the QoS of `port_ids` (in the same
+    transaction): their QoS shows PROVISIONING with `reason` until that operation is applied (and
+    subscribers to the event stream see it in this commit)."""
     for start in range(0, len(port_ids), CHUNK):
         chunk = list(port_ids[start : start + CHUNK])
-        session.execute(update(PortRow).where(PortRow.id.in_(chunk)).values(qos_status=status, qos_status_reason=reason))
+        session.execute(
+            update(PortRow).where(PortRow.id.in_(chunk)).values(qos_seq=PortRow.accepted_seq, qos_progress=reason),
+            execution_options={"synchronize_session": False},
+        )
+    events.record_states(session, "port", list(port_ids))
 
 
 def policy_names(session: Session, policy_ids: Iterable[str | None]) -> dict[str, str]:

@@ -43,7 +43,7 @@ class NetworkRow(SQLModel, table=True):
     qos_policy_id: str | None = Field(default=None, index=True, max_length=36)
     # Neutron v2.0 fields (api/neutron): standard attributes v1.1 does not show.
     description: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -79,6 +79,10 @@ class PortRow(SQLModel, table=True):
     qos_policy_id: str | None = Field(default=None, index=True, max_length=36)
     qos_status: str | None = Field(default=None, max_length=16)
     qos_status_reason: str | None = None
+    # The seq of the last accepted operation that changes the port's QoS, and what it does: until it
+    # is applied the port's QoS shows PROVISIONING with that reason (store.effective.effective_qos).
+    qos_seq: int = 0
+    qos_progress: str | None = None
     # Neutron v2.0 fields (api/neutron). The MAC is drawn by the column default at INSERT (ORM or
     # Core, one per row), so no write path has to remember it; `exclude` keeps it out of
     # model_dump() templates, which would otherwise copy one MAC into every row made from them.
@@ -91,7 +95,7 @@ class PortRow(SQLModel, table=True):
     )
     device_id: str = Field(default="", max_length=255)
     device_owner: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

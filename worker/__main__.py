@@ -24,9 +24,11 @@ from temporalio.service import RPCError
 
 from netprov.logging_setup import configure_logging
 from netprov.settings import get_settings
+from netprov.tracing import configure_tracing
 from netprov.temporal_connection import connect
 from worker.build import MAX_CONCURRENT_ACTIVITIES, central_worker, host_agent, start_link_monitor
 from worker.metrics import WorkerTelemetry, metrics_runtime
+from worker.switch_events import CheckTrigger, start_watches
 
 log = logging.getLogger("netprov.worker")
 
@@ -61,10 +63,28 @@ async def main(host: str | None) -> None:
                     log.info("link monitor running (every %g s)", settings.link_monitor_interval_s)
                 except RPCError as error:
                     log.warning("could not start the link monitor: %s (the next worker start retries)", error)
+            watching = await _watch_switches(client, settings, host) if host else None
             await stop.wait()
+            if watching is not None:
+                await asyncio.to_thread(watching)
             log.info("stop requested: finishing activities in flight, then exiting")
         # Leaving the context shuts the worker down gracefully: in-flight activities finish first.
     log.info("worker stopped")
+
+
+async def _watch_switches(client, settings, host: str):
+    """The agent's device watches (worker/switch_events.py); returns what stops them."""
+    trigger = CheckTrigger(client, settings)
+    task = asyncio.create_task(trigger.run())
+    stops = await asyncio.to_thread(start_watches, settings, host, trigger.changed)
+    trigger.changed()  # a (re)started agent is checked at once: its ports need not wait a cycle
+
+    def stop() -> None:
+        task.cancel()
+        for stop_one in stops:
+            stop_one()
+
+    return stop
 
 
 def parser() -> argparse.ArgumentParser:
@@ -75,7 +95,9 @@ def parser() -> argparse.ArgumentParser:
 
 def run() -> None:
     args = parser().parse_args()
-    configure_logging(f"agent-{args.host}" if args.host else "worker", get_settings())
+    service = f"agent-{args.host}" if args.host else "worker"
+    configure_logging(service, get_settings())
+    configure_tracing(service)
     asyncio.run(main(args.host))
     # Everything is stopped and flushed. Skip interpreter finalization: the Temporal runtime's
     # native threads can still be winding down then, which has been seen to abort the process

@@ -45,7 +45,9 @@ with workflow.unsafe.imports_passed_through():
 CYCLES_PER_RUN = 200
 PLAN_TIMEOUT = timedelta(seconds=30)
 CHECK_TIMEOUT = timedelta(seconds=120)
-CHECK_HEARTBEAT = timedelta(seconds=10)
+# A check taken by an agent that then died holds its cycle (and the next check_now) until this
+# passes; the agent heartbeats every 2 s (activities/link_status.py).
+CHECK_HEARTBEAT = timedelta(seconds=5)
 ONCE = RetryPolicy(maximum_attempts=1)
 FEW = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3)
 

@@ -89,8 +89,11 @@ class NetworkWorkflow(ResourceLoop):
         else:
             await self.void(op)
 
+    def has_work_between_ops(self) -> bool:
+        return bool(self.watchers) and self.status != NetworkStatus.PROVISIONING
+
     async def between_ops(self) -> bool:
-        if not self.watchers or self.status == NetworkStatus.PROVISIONING:
+        if not self.has_work_between_ops():
             return False
         await self._answer_watchers()
         return True

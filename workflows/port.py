@@ -158,6 +158,8 @@ class PortWorkflow(PortQos, ResourceLoop):
                 "status_reason": None,
                 "attachment_status": AttachmentStatus.AVAILABLE.value,
                 "attachment_reason": None,
+                # The policy follows the plug (apply_qos below): not enforced on the interface yet.
+                **self.qos_following(f"on interface {self.attachment.iface_id}"),
             },
             final=True,
             evaluate_link=True,
@@ -216,6 +218,7 @@ class PortWorkflow(PortQos, ResourceLoop):
 
     async def _retry(self, op: Operation) -> None:
         """Operator re-drive: provision again what ended in ERROR."""
+        self.take_qos(op)
         if op.network_name:
             self.input.network_name = op.network_name
         if self.status == PortStatus.ERROR:
@@ -315,11 +318,13 @@ class PortWorkflow(PortQos, ResourceLoop):
     async def _provision_port(self, op: Operation, action: PluginAction) -> None:
         if self.attachment is not None:
             await self._ensure_network_data()
+        # A created port's policy follows its provisioning (_create): not applied yet.
+        qos = self.qos_following("") if action == PluginAction.CREATE_PORT else {}
         done = Projection(
             self.resource_type,
             self.resource_id,
             op.seq,
-            {"status": self.state, "status_reason": None},
+            {"status": self.state, "status_reason": None, **qos},
             final=True,
             evaluate_link=self.attachment is not None,
         )

@@ -73,6 +73,13 @@ class PortQos:
             return {}
         return {"qos_status": status, "qos_status_reason": reason}
 
+    def qos_following(self, where: str) -> dict:
+        """Fields for the projection that ends a provisioning or plug an APPLY_QOS follows: the QoS
+        is not enforced there yet (PROVISIONING), whatever an earlier operation left."""
+        if not self.qos_pending() or self.qos is None:
+            return {}
+        return self.qos_fields(QosStatus.PROVISIONING.value, f"applying QoS policy {self.qos.policy_name!r} {where}".strip())
+
     async def _qos_final(self, op: Operation, status: str | None, reason: str | None) -> None:
         await record(
             Projection(self.resource_type, self.resource_id, op.seq,

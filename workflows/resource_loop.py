@@ -3,7 +3,10 @@ time, in order, lets a DELETE cancel whatever is in flight, and ends the run whe
 
 A run ends when it has nothing left to do; the API's next operation starts a new run with the
 same workflow id (signal-with-start). Histories therefore stay short, and a run that has applied
-many operations continues as new.
+many operations continues as new. A run that leaves its resource in ERROR stays open (Running)
+until the next operation (a retry, a DELETE): a closed run keeps the NetprovStatus it ended with, so
+the current run of a resource in ERROR must be a running one for the Temporal search
+`ExecutionStatus = "Running" AND NetprovStatus = "ERROR"` to list exactly the resources in ERROR now.
 """
 
 import asyncio
@@ -72,6 +75,8 @@ class ResourceLoop:
         while not self.deleted:
             op = await self._next_op()
             if op is None:
+                if await self._stay_open_in_error():
+                    continue
                 return
             await self._apply_cancellable(op)
             self.queue.done(op.seq)
@@ -95,6 +100,19 @@ class ResourceLoop:
             yield
         finally:
             self.uncancellable -= 1
+
+    async def _stay_open_in_error(self) -> bool:
+        """In ERROR and idle: wait (Running) for what comes next; False when the run may end."""
+        if self.status != ERROR or not self.use_search_attributes or not workflow.patched("error-runs-stay-open"):
+            return False
+        await workflow.wait_condition(
+            lambda: self.queue.next() is not None or self.queue.has_gap() or self.deleted or self.has_work_between_ops()
+        )
+        return True
+
+    def has_work_between_ops(self) -> bool:
+        """True when `between_ops` has something to do (a run kept open must wake for it)."""
+        return False
 
     async def apply(self, op: Operation) -> None:
         raise NotImplementedError

@@ -41,6 +41,7 @@ from api.problems import ERROR_RESPONSES, NothingToCancel, NothingToRetry, Resou
 from api.views import network_body, port_body
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from api.write_flow import deliver, engine_down, preference_applied, require_engine, wait_applied
+from api.writes.port_qos import effective_spec
 from netprov.naming import Signal, network_workflow_id, port_workflow_id
 from netprov.operations import OpKind
 from netprov.resources import (
@@ -55,9 +56,15 @@ from netprov.resources import (
 )
 from netprov.settings import Settings
 from netprov.status import ERROR, PROVISIONING, AttachmentStatus, NetworkStatus, ResourceType
-from store import events
+from store import events, qos_policies
 from store.projection import effective_status
 from store.tables import NetworkRow, OperationRow, PortRow
+
+
+def settled(model: type) -> dict:
+    """The 200 an action answers when the resource settled within `Prefer: wait` (202 otherwise)."""
+    return {200: {"model": model, "description": "Settled within `Prefer: wait`: the status reached."}}
+
 
 router = APIRouter(prefix="/v1.1/tenants/{tenant_id}/networks/{network_id}", tags=["operator actions"], responses=ERROR_RESPONSES)
 NETWORK, PORT = ResourceType.NETWORK.value, ResourceType.PORT.value
@@ -68,7 +75,8 @@ RPC_TIMEOUT = timedelta(seconds=5)
 # -- retry --------------------------------------------------------------------------------------
 
 
-@router.post("/actions/retry", status_code=202, response_model=NetworkResponse, dependencies=[allow_query()])
+@router.post("/actions/retry", status_code=202, response_model=NetworkResponse, responses=settled(NetworkResponse),
+             dependencies=[allow_query()])
 async def retry_network(
     tenant_id: str, network_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
@@ -81,7 +89,8 @@ async def retry_network(
     return {"network": network_body(_reread(engine, NetworkRow, row.id) or row, settings)}
 
 
-@router.post("/ports/{port_id}/actions/retry", status_code=202, response_model=PortResponse, dependencies=[allow_query()])
+@router.post("/ports/{port_id}/actions/retry", status_code=202, response_model=PortResponse, responses=settled(PortResponse),
+             dependencies=[allow_query()])
 async def retry_port(
     tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
@@ -97,7 +106,10 @@ async def retry_port(
         raise ResourceNotAvailable(
             f"Network {network.id} is in ERROR ({network_reason}); retry the network first, then its ports."
         )
-    engine = await _retry(session, gateway, prefs, PORT, row.id, tenant_id, response, network_name=network.name)
+    # The policy that applies goes along: the retried provisioning and plug put it on again.
+    own = qos_policies.get(session, policy_id=row.qos_policy_id) if row.qos_policy_id else None
+    qos = effective_spec(session, own, network)
+    engine = await _retry(session, gateway, prefs, PORT, row.id, tenant_id, response, network_name=network.name, qos=qos)
     return {"port": port_body(_reread(engine, PortRow, row.id) or row, settings)}
 
 
@@ -111,10 +123,10 @@ def _check_retryable(row, what: str, status: str, reason: str | None, failed: bo
 
 
 async def _retry(session: Session, gateway: WorkflowGateway, prefs, resource_type: str, resource_id: str, tenant_id: str,
-                 response: Response, network_name: str) -> Engine:
+                 response: Response, network_name: str, qos: dict | None = None) -> Engine:
     await require_engine(gateway)
     op = accept(session, resource_type=resource_type, resource_id=resource_id, tenant_id=tenant_id, kind=OpKind.RETRY,
-                progress="retrying on operator request", network_name=network_name)
+                progress="retrying on operator request", network_name=network_name, qos=qos)
     session.commit()
     engine = session.get_bind()
     op_id, seq = op.op_id, op.seq
@@ -128,7 +140,8 @@ async def _retry(session: Session, gateway: WorkflowGateway, prefs, resource_typ
 # -- cancel -------------------------------------------------------------------------------------
 
 
-@router.post("/actions/cancel", status_code=202, response_model=NetworkResponse, dependencies=[allow_query()])
+@router.post("/actions/cancel", status_code=202, response_model=NetworkResponse, responses=settled(NetworkResponse),
+             dependencies=[allow_query()])
 async def cancel_network(
     tenant_id: str, network_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,
@@ -139,7 +152,8 @@ async def cancel_network(
     return {"network": network_body(_reread(engine, NetworkRow, row.id) or row, settings)}
 
 
-@router.post("/ports/{port_id}/actions/cancel", status_code=202, response_model=PortResponse, dependencies=[allow_query()])
+@router.post("/ports/{port_id}/actions/cancel", status_code=202, response_model=PortResponse, responses=settled(PortResponse),
+             dependencies=[allow_query()])
 async def cancel_port(
     tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep,
     gateway: GatewayDep, prefs: PreferencesDep, response: Response,

@@ -17,22 +17,23 @@ at once, and for the other processes (workers write most events) by one `id > ho
 POLL_SECONDS while any stream is open. Each stream then reads only its tenant's new rows. Streams
 hold no database connection between reads.
 
-A stream never ends by itself, and uvicorn waits for open responses before it stops: so when the
-server is told to exit (SIGINT/SIGTERM) the streams are ended first (uvicorn's `Server.handle_exit`
-is wrapped for that, as sse-starlette does); clients reconnect with Last-Event-ID.
+The response is sse-starlette's `EventSourceResponse`: it sends the keep-alives, stops the stream
+when the client disconnects, and ends every stream when the server is told to exit (SIGINT/SIGTERM;
+uvicorn waits for open responses before it stops, and a stream never ends by itself); clients
+reconnect with Last-Event-ID. A replay is sent one read batch per write, so a client that goes away
+in the middle of it costs a write or two to a closed socket, not one per event.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from sqlmodel import Session
 
 from api.auth import Caller, authenticate
@@ -59,26 +60,12 @@ class EventFeed:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.horizon = EventHorizon(0)
-        self.closing = False
         self._subscribers = 0
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bell = asyncio.Event()
         self._moved = asyncio.Event()
         self._ready = asyncio.Event()
-        _FEEDS.add(self)
-
-    def close_soon(self) -> None:
-        """End every stream of this feed (thread- and signal-safe); new streams end at once too."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._close)
-        else:
-            self.closing = True
-
-    def _close(self) -> None:
-        self.closing = True
-        moved, self._moved = self._moved, asyncio.Event()
-        moved.set()
 
     @contextlib.asynccontextmanager
     async def subscription(self) -> AsyncIterator["EventFeed"]:
@@ -100,7 +87,7 @@ class EventFeed:
         """Wait until the horizon is past `event_id`; False when `timeout` passed first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.horizon.value <= event_id and not self.closing:
+        while self.horizon.value <= event_id:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -138,32 +125,6 @@ class EventFeed:
             remove()
 
 
-_FEEDS: "weakref.WeakSet[EventFeed]" = weakref.WeakSet()
-
-
-def _end_streams_when_the_server_exits() -> None:
-    try:
-        from uvicorn.server import Server
-    except ImportError:  # served otherwise: streams end when their clients go
-        return
-    if getattr(Server.handle_exit, "ends_event_streams", False):
-        return
-    original = Server.handle_exit
-
-    def handle_exit(self, sig, frame) -> None:
-        # The streams of the app this server serves; any app's when it cannot tell.
-        own = getattr(getattr(getattr(self.config, "app", None), "state", None), "event_feed", None)
-        for feed in [own] if own is not None else list(_FEEDS):
-            feed.close_soon()
-        original(self, sig, frame)
-
-    handle_exit.ends_event_streams = True  # type: ignore[attr-defined]
-    Server.handle_exit = handle_exit  # type: ignore[method-assign]
-
-
-_end_streams_when_the_server_exits()
-
-
 def feed_of(request: Request) -> EventFeed:
     feed = getattr(request.app.state, "event_feed", None)
     if feed is None:
@@ -194,10 +155,14 @@ def format_event(row: EventRow) -> bytes:
     return f"id: {row.id}\nevent: {events.event_type(row.resource_type, row.kind)}\ndata: {data}\n\n".encode()
 
 
+def _keep_alive() -> ServerSentEvent:
+    return ServerSentEvent(comment="keep-alive", sep="\n")
+
+
 @router.get(
     "/events",
     dependencies=[allow_query("last_event_id")],
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events, never ending"}},
 )
 async def stream_events(
@@ -222,10 +187,12 @@ async def stream_events(
             start = 0
         elif oldest > start + 1:
             notice = {"reason": f"events after {start} up to {oldest - 1} were pruned; re-read the resources", "oldest_id": oldest}
-    return StreamingResponse(
+    return EventSourceResponse(
         _stream(feed, engine, tenant_id, start, notice),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache"},
+        ping=KEEPALIVE_SECONDS,
+        ping_message_factory=_keep_alive,
+        sep="\n",
     )
 
 
@@ -239,15 +206,14 @@ async def _stream(feed: EventFeed, engine: Engine, tenant_id: str, start: int | 
         yield f"retry: {RETRY_MS}\n: netprov events of tenant {tenant_id} after id {scanned}\n\n".encode()
         if notice is not None:
             yield f"event: truncated\ndata: {json.dumps(notice)}\n\n".encode()
-        while not feed.closing:
+        while True:
             upto = feed.horizon.value
             if upto > scanned:
                 rows = await asyncio.to_thread(events.tenant_events, engine, tenant_id, scanned, upto, READ_BATCH)
-                for row in rows:
-                    yield format_event(row)
+                if rows:
+                    yield b"".join(format_event(row) for row in rows)
                 if len(rows) == READ_BATCH:
                     scanned = rows[-1].id
                     continue
                 scanned = upto
-            if not await feed.wait_past(scanned, KEEPALIVE_SECONDS):
-                yield b": keep-alive\n\n"
+            await feed.wait_past(scanned, KEEPALIVE_SECONDS)

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from api.deps import allow_query
 from api.problems import ERROR_RESPONSES
+from netprov.process_table import read_table
 from netprov.resources import Health
 
 router = APIRouter(tags=["health"])
@@ -29,4 +30,7 @@ async def healthz(request: Request):
         database = "unreachable"
     ok = temporal == "ok" and database == "ok"
     body = {"status": "ok" if ok else "degraded", "temporal": temporal, "database": database}
+    processes = read_table(state.settings.data_dir)
+    if processes is not None:  # only under the dev stack's supervisor
+        body["processes"] = [p.model_dump() for p in processes]
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -7,7 +7,7 @@ from netprov.conditions import being_plugged, waiting_for_network
 from netprov.operations import OpKind
 from netprov.resources import AttachmentPut
 from api.writes import port_qos
-from netprov.status import NetworkStatus, QosStatus
+from netprov.status import NetworkStatus
 from store import attachments, networks, qos_policies
 from store.effective import effective_status
 from store.operations import accept
@@ -38,18 +38,13 @@ async def attach(writer: Writer, *, port: PortRow, attachment: AttachmentPut) ->
             raise PortInUse(f"Interface {iface_id!r} is already plugged into another port.") from None
         if not claimed:
             raise AlreadyAttached(f"Port {port.id} got another attachment or is being deleted.")
-        if qos is not None:
-            qos_policies.mark_qos(session, port_ids=[port.id], status=QosStatus.PROVISIONING.value,
-                                  reason=f"waiting for interface {iface_id} to be plugged on host {host}")  # fmt: skip
         op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.ATTACH,
                     progress=f"plugging interface {iface_id} on host {host}", iface_id=iface_id, host=host, qos=qos)  # fmt: skip
-        previous_qos = (port.qos_status, port.qos_status_reason)
-
-        def undo(cleanup) -> None:
-            attachments.undo_claim(cleanup, port_id=port.id, iface_id=iface_id)
-            qos_policies.mark_qos(cleanup, port_ids=[port.id], status=previous_qos[0], reason=previous_qos[1])
-
-        return Accepted([op], undo)
+        if qos is not None:
+            qos_policies.mark_qos_pending(session, port_ids=[port.id],
+                                          reason=f"waiting for interface {iface_id} to be plugged on host {host}")  # fmt: skip
+        # The op is voided on undo: once the VOID is applied the port's QoS shows as before.
+        return Accepted([op], lambda cleanup: attachments.undo_claim(cleanup, port_id=port.id, iface_id=iface_id))
 
     written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
     assert written is not None

@@ -12,14 +12,13 @@ from api.problems import ResourceNotAvailable
 from api.write_flow import Accepted, Writer, Written, settle, write
 from netprov.operations import OpKind
 from netprov.qos import spec_to_dict
-from netprov.status import NetworkStatus, QosStatus, ResourceType
+from netprov.status import NetworkStatus, ResourceType
 from store import qos_policies
 from store.effective import effective_status
 from store.operations import accept_many
 from store.tables import NetworkRow, OperationRow, PortRow, QosPolicyRow
 
 PORT = ResourceType.PORT.value
-PROVISIONING = QosStatus.PROVISIONING.value
 
 
 def named_policy(writer: Writer, tenant_id: str, policy_id: str | None) -> QosPolicyRow | None:
@@ -44,11 +43,12 @@ def applying(spec: dict[str, Any]) -> str:
 
 def accept_qos(session, *, port_ids: list[str], tenant_id: str, spec: dict[str, Any], reason: str | None = None) -> list[OperationRow]:
     """One SET_QOS operation per port (bulk: a fan-out to 1,000 ports is a few statements), the
-    ports' qos_status PROVISIONING with `reason` until their workflows have applied it."""
+    ports' QoS PROVISIONING with `reason` until their workflows have applied it."""
     reason = reason or applying(spec)
-    qos_policies.mark_qos(session, port_ids=port_ids, status=PROVISIONING, reason=reason)
-    return accept_many(session, resource_type=PORT, resource_ids=port_ids, tenant_id=tenant_id, kind=OpKind.SET_QOS,
-                       progress=reason, qos=spec)  # fmt: skip
+    ops = accept_many(session, resource_type=PORT, resource_ids=port_ids, tenant_id=tenant_id, kind=OpKind.SET_QOS,
+                      progress=reason, qos=spec)  # fmt: skip
+    qos_policies.mark_qos_pending(session, port_ids=port_ids, reason=reason)
+    return ops
 
 
 async def set_port_policy(writer: Writer, *, port: PortRow, policy: QosPolicyRow | None) -> Written:
@@ -69,17 +69,13 @@ async def set_port_policy(writer: Writer, *, port: PortRow, policy: QosPolicyRow
             return Written(port, accepted=False)
         return await settle(writer, resource_type=PORT, resource_id=port.id, seq=port.accepted_seq)
     spec = effective_spec(session, policy, network) or spec_to_dict(qos_policies.spec_of(None))
-    previous = (port.qos_policy_id, port.qos_status, port.qos_status_reason)
+    previous = port.qos_policy_id
 
     def claim(claiming) -> Accepted:
         qos_policies.set_port_policy(claiming, port_id=port.id, policy_id=new_id)
         ops = accept_qos(claiming, port_ids=[port.id], tenant_id=port.tenant_id, spec=spec)
-
-        def undo(cleanup) -> None:
-            qos_policies.set_port_policy(cleanup, port_id=port.id, policy_id=previous[0])
-            qos_policies.mark_qos(cleanup, port_ids=[port.id], status=previous[1], reason=previous[2])
-
-        return Accepted(ops, undo)
+        # The op is voided on undo: once the VOID is applied the port's QoS shows as before.
+        return Accepted(ops, lambda cleanup: qos_policies.set_port_policy(cleanup, port_id=port.id, policy_id=previous))
 
     written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
     assert written is not None

@@ -9,7 +9,7 @@ from api.write_flow import Accepted, Writer, Written, reread, settle, write, wri
 from api.writes import port_qos
 from netprov.operations import OpKind
 from netprov.resources import PortCreate, PortUpdate
-from netprov.status import AdminState, NetworkStatus, PortStatus, QosStatus, ResourceType
+from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
 from store import attachments, ports, qos_policies
 from store.effective import effective_status
 from store.operations import accept
@@ -76,12 +76,11 @@ async def create_port(
                                   "is in use.") from None
         if policy is not None:
             qos_policies.set_port_policy(session, port_id=port_id, policy_id=policy.id)
-        if qos is not None:
-            qos_policies.mark_qos(session, port_ids=[port_id], status=QosStatus.PROVISIONING.value,
-                                  reason=port_qos.applying(qos))  # fmt: skip
         op = accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.CREATE,
                     op_id=f"{port_id}:create" if idempotency_key else None,
                     progress="accepted; provisioning will start shortly", state=state, qos=qos)  # fmt: skip
+        if qos is not None:
+            qos_policies.mark_qos_pending(session, port_ids=[port_id], reason=port_qos.applying(qos))
         idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, PORT, port_id)
         return Accepted([op], lambda cleanup: ports.undo_create(cleanup, port_id=port_id))
 

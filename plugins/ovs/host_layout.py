@@ -107,6 +107,11 @@ def vswitchd_running(host: str, data_dir: Path | str) -> bool:
     return daemon_pid(host_files(host, data_dir).vswitchd_pid) is not None
 
 
+def ovsdb_running(host: str, data_dir: Path | str) -> bool:
+    """True when host H's ovsdb-server runs."""
+    return daemon_pid(host_files(host, data_dir).ovsdb_pid) is not None
+
+
 def daemon_pid(pidfile: Path) -> int | None:
     """The pid in `pidfile` when that process is alive and is the daemon that wrote it (a reused pid
     belongs to someone else: its command line does not name our pid file)."""

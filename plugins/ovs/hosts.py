@@ -39,6 +39,7 @@ from plugins.ovs.host_layout import (
     host_files,
     host_netns,
     host_running,
+    ovsdb_running,
     trunk_device,
     validate_host,
     vsctl_prefix,
@@ -57,6 +58,8 @@ __all__ = [
     "host_files",
     "host_netns",
     "host_running",
+    "ovsdb_running",
+    "plug_trunk",
     "running_hosts",
     "start_hosts",
     "stop_hosts",
@@ -192,17 +195,24 @@ def _ensure_trunk(left: str, right: str, data_dir: Path | str) -> None:
             linux.link_delete(device, host_netns(host))
         linux.veth_pair(ends[0][1], host_netns(left), ends[1][1], host_netns(right))
     for host, device, peer in ends:
-        # A re-created device needs its port re-added: vswitchd keeps the old one's handle otherwise.
-        remove = ["--", "--if-exists", "del-port", BRIDGE, device] if fresh else []
-        linux.run(
-            [
-                *vsctl_prefix(host, data_dir),
-                *remove,
-                "--", "--may-exist", "add-port", BRIDGE, device,
-                "--", "set", "Port", device, f"trunks={TRUNK_VLANS}",
-                "--", "set", "Interface", device, f"external_ids:netprov-trunk-to={peer}",
-            ]
-        )  # fmt: skip
+        plug_trunk(host, device, peer, data_dir, replace=fresh)
+
+
+def plug_trunk(host: str, device: str, peer: str, data_dir: Path | str, *, replace: bool = False) -> None:
+    """Make `device` (a trunk end in host H's namespace) a bridge port carrying every usable VLAN,
+    untagged. `replace`: drop the port first (a re-created device needs its port re-added:
+    vswitchd keeps the old one's handle otherwise)."""
+    remove = ["--", "--if-exists", "del-port", BRIDGE, device] if replace else []
+    linux.run(
+        [
+            *vsctl_prefix(host, data_dir),
+            *remove,
+            "--", "--may-exist", "add-port", BRIDGE, device,
+            "--", "set", "Port", device, f"trunks={TRUNK_VLANS}",
+            "--", "clear", "Port", device, "tag",
+            "--", "set", "Interface", device, f"external_ids:netprov-trunk-to={peer}",
+        ]
+    )  # fmt: skip
 
 
 def _stop_host(host: str, data_dir: Path | str) -> None:

@@ -23,20 +23,24 @@ re-does nothing that a later request changed.
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from netprov.operations import PluginAction, PluginRequest, StepSpec
 from netprov.settings import Settings
-from netprov.status import NO_ATTACHMENT, AdminState, LinkStatus
 from netprov.link_io import LinkReport
+from netprov.status import AdminState
 from plugins.base import PermanentPluginError, Plugin
+from plugins.ovs import link_truth
 from plugins.ovs.host_layout import host_files, validate_host
 from plugins.ovs.qos_plugin import OvsQos
+from plugins.ovs.restore import Repair, restore_host
 from plugins.ovs.settings import OvsSettings
+from plugins.ovs.switch import DEAD_VLAN, SwitchPort, VSwitch
+from plugins.ovs.switch_watch import SwitchWatch
 from plugins.vlans import VLANS_SCHEMA, VlanAllocator
-from plugins.ovs.switch import DEAD_VLAN, OvsdbUnavailableError, SwitchPort, VSwitch
 from plugins.plugin_store import LedgerEntry, PluginStore
 from plugins.qos_records import QOS_SCHEMA
 
@@ -224,71 +228,53 @@ class OvsPlugin(OvsQos, Plugin):
                 self._enforce(host, binding.iface_id)
 
     def link_status(self, request: PluginRequest) -> LinkReport:
-        """What host `request.host`'s switch and kernel report, evaluated on that host: UP only when
-        the interface exists there, the switch forwards (ovs-vswitchd runs), the port is admin ACTIVE,
-        the interface carries the network's VLAN and its link is up. UNKNOWN when the host's ovsdb
-        does not answer."""
+        """What host `request.host`'s switch reports, evaluated on that host (see link_truth.py):
+        UP only when its configuration matches the port's binding *and* its ovs-vswitchd forwards a
+        frame from the interface to the network's other ports (an `ofproto/trace`). DOWN with the
+        part that blocks it otherwise; UNKNOWN when the host's ovsdb does not answer."""
         return self.link_status_many([request])[0]
 
     def link_status_many(self, requests: list[PluginRequest]) -> list[LinkReport]:
-        """`link_status` of many ports, listing each host's switch once (not once per port)."""
-        listings: dict[str, dict[str, SwitchPort] | None] = {}
-        reports = []
-        for request in requests:
-            if not request.iface_id:
-                reports.append(LinkReport(LinkStatus.DOWN, NO_ATTACHMENT))
-                continue
-            host, iface_id = self._attachment(request)
-            if host not in listings:
-                try:
-                    listings[host] = {port.iface_id: port for port in self.switch(host).ports() if port.iface_id}
-                except OvsdbUnavailableError:
-                    listings[host] = None
-            listing = listings[host]
-            if listing is None:
-                reports.append(LinkReport(LinkStatus.UNKNOWN, f"Open vSwitch on host {host} not reachable"))
-                continue
-            reports.append(self._link_report(request, host, iface_id, listing.get(iface_id)))
-        return reports
+        """`link_status` of many ports: each host's switch is listed once and asked once for all
+        of its ports' traces (not once per port)."""
+        wanted = [self._wanted(request) if request.iface_id else None for request in requests]
+        return link_truth.evaluate(wanted, switch_for=self.switch, bindings_for=self.bindings)
 
-    def _link_report(self, request: PluginRequest, host: str, iface_id: str, port: SwitchPort | None) -> LinkReport:
-        switch = self.switch(host)
-        if port is None:
-            return LinkReport(LinkStatus.DOWN, f"interface-id {iface_id} not found on host {host}")
-        if not switch.forwarding():
-            return LinkReport(LinkStatus.DOWN, f"ovs-vswitchd not running on host {host}")
+    def _wanted(self, request: PluginRequest) -> link_truth.Wanted:
+        """What the API describes for the port: its host, admin state and VLAN (from its binding
+        when the binding is this port's, else from the central records)."""
+        host, iface_id = self._attachment(request)
         binding = self.binding(host, iface_id)
         if binding is not None and binding.port_id != request.port_id:
             binding = None
-        state = request.state or (binding.state if binding else None) or self._port_state(request.port_id)
-        if state == AdminState.DOWN:
-            return LinkReport(LinkStatus.DOWN, "port admin DOWN")
-        vlan = binding.vlan if binding else self._network_vlan(request)
-        if vlan is None:
-            return LinkReport(LinkStatus.DOWN, "network not AVAILABLE")
-        if port.tag != vlan:
-            found = "none" if port.tag is None else str(port.tag)
-            return LinkReport(LinkStatus.DOWN, f"VLAN tag on host {host} is {found}, expected {vlan}")
-        if port.protected:
-            return LinkReport(LinkStatus.DOWN, f"port isolated on host {host} (protected)")
-        if not switch.link_up(port):
-            return LinkReport(LinkStatus.DOWN, f"link down on host {host}")
-        return LinkReport(LinkStatus.UP)
+        return link_truth.Wanted(
+            host=host,
+            iface_id=iface_id,
+            network_id=binding.network_id if binding else request.network_id,
+            state=request.state or (binding.state if binding else None) or self._port_state(request.port_id),
+            vlan=binding.vlan if binding else self._network_vlan(request),
+        )
 
-    def reconcile(self, host: str) -> list[object]:
-        """Make host H's switch match its bindings: bound interfaces of ACTIVE ports on their VLAN,
-        every other interface with an iface-id isolated, QoS as recorded (reconcile_qos). Returns
-        what was changed (empty when nothing had drifted). Run on H's agent, periodically and on events."""
+    def reconcile(self, host: str) -> list[Drift | Repair]:
+        """Make host H's switch match its bindings: put back what it lost (restore.py); bound
+        interfaces of ACTIVE ports on their VLAN, any other iface-id isolated; QoS as recorded
+        (reconcile_qos). Returns what was changed (empty when nothing had drifted). Run on H's agent,
+        periodically and when its switch changed."""
         host = validate_host(host)
         switch = self.switch(host)
+        changed: list[Drift | Repair] = list(restore_host(switch))
         bindings = {binding.iface_id: binding for binding in self.bindings(host)}
-        changed = []
-        for port in switch.ports():
+        ports = switch.ports()
+        for port in ports:
             if port.iface_id is not None:
                 drift = self._converge(switch, port, bindings.get(port.iface_id))
                 if drift is not None:
                     changed.append(drift)
         return changed + self.reconcile_qos(host)
+
+    def watch(self, host: str, changed: Callable[[], None]) -> Callable[[], None]:
+        """Call `changed()` soon after host H's switch changes (switch_watch.py)."""
+        return SwitchWatch(validate_host(host), self.data_dir, changed).start().stop
 
     # --- introspection -----------------------------------------------------------------------------
 

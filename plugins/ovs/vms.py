@@ -95,7 +95,6 @@ def create_vm(host: str, iface_id: str, ip: str, data_dir: Path | str) -> Vm:
         raise VmError(f"host {host} is not running in {Path(data_dir).absolute()} (start its Open vSwitch first)")
 
     netns, hv_netns, tap = vm_netns(iface_id), host_netns(host), tap_name(iface_id)
-    vsctl = vsctl_prefix(host, data_dir)
     # Left-overs of a create that died half-way.
     linux.netns_delete(netns)
     linux.link_delete(tap, hv_netns)
@@ -106,17 +105,7 @@ def create_vm(host: str, iface_id: str, ip: str, data_dir: Path | str) -> Vm:
         linux.disable_tx_checksum_offload(VM_DEVICE, netns)
         info = linux.link_info(VM_DEVICE, netns) or {}
         mac = str(info.get("address", ""))
-        linux.run(
-            [
-                *vsctl,
-                "--", "--if-exists", "del-port", BRIDGE, tap,
-                "--", "add-port", BRIDGE, tap, f"tag={DEAD_VLAN}", "protected=true",
-                "--", "set", "Interface", tap,
-                f"external_ids:iface-id={iface_id}",
-                "external_ids:iface-status=active",
-                f"external_ids:attached-mac={mac}",
-            ]
-        )  # fmt: skip
+        plug_port(host, tap, iface_id, mac, data_dir)
     except CommandError as error:
         _remove(host, netns, tap, data_dir)
         raise VmError(f"cannot create VM {iface_id} on host {host}: {error}") from None
@@ -127,6 +116,22 @@ def create_vm(host: str, iface_id: str, ip: str, data_dir: Path | str) -> Vm:
     tmp.write_text(json.dumps(asdict(vm)))
     tmp.replace(root / f"{iface_id}.json")
     return vm
+
+
+def plug_port(host: str, tap: str, iface_id: str, mac: str, data_dir: Path | str) -> None:
+    """(Re-)make `tap` a port of host H's bridge as the hypervisor plugs a VM's interface: isolated
+    (the agent decides its network), with iface-id and attached-mac as Nova sets them."""
+    linux.run(
+        [
+            *vsctl_prefix(host, data_dir),
+            "--", "--if-exists", "del-port", BRIDGE, tap,
+            "--", "add-port", BRIDGE, tap, f"tag={DEAD_VLAN}", "protected=true",
+            "--", "set", "Interface", tap,
+            f"external_ids:iface-id={iface_id}",
+            "external_ids:iface-status=active",
+            f"external_ids:attached-mac={mac}",
+        ]
+    )  # fmt: skip
 
 
 def delete_vm(iface_id: str, data_dir: Path | str) -> bool:

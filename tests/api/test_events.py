@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
+from sse_starlette.sse import AppStatus
 
 from api.app import create_app
 from api.routes import events as events_route
@@ -297,8 +298,13 @@ async def test_streams_end_when_the_server_is_told_to_exit(stack, api):
             lines = response.aiter_lines()
             assert (await anext(lines)).startswith("retry:")
             started = time.monotonic()
-            server.handle_exit(signal.SIGTERM, None)  # what SIGTERM does
-            rest = [line async for line in lines]  # the stream ends: the iteration stops
+            try:
+                server.handle_exit(signal.SIGTERM, None)  # what SIGTERM does
+                rest = [line async for line in lines]  # the stream ends: the iteration stops
+            finally:
+                # sse-starlette's exit flag is process-wide (one server per process, as `python -m api`):
+                # this process serves the session's other tests too.
+                AppStatus.should_exit = False
     await asyncio.wait_for(task, 5)
     assert time.monotonic() - started < 3
     assert not any(line.startswith("data:") for line in rest)

@@ -2,6 +2,7 @@
 the policy"): accepted in one transaction, delivered concurrently, each port applies it once.
 NETPROV_QOS_FAN_OUT_PORTS sets the size (default 200; the README's number is 1,000)."""
 
+import asyncio
 import os
 import time
 
@@ -39,10 +40,20 @@ async def fan_out_ports(api, count: int):
     network = await api.create_network()
     await api.settle(f"networks/{network['id']}", "network")
     ports = await batch_ports(api, network["id"], count)
-    response = await api.request("PUT", f"networks/{network['id']}", json={"network": {"qos_policy_id": gold["id"]}},
-                                 headers={"Prefer": "wait=60"})  # fmt: skip
+    response = await api.request("PUT", f"networks/{network['id']}", json={"network": {"qos_policy_id": gold["id"]}})
     assert response.status_code == 204
+    await all_qos_available(api, network["id"], time.monotonic())
     return gold, network, ports
+
+
+async def all_qos_available(api, network_id: str, started: float, timeout: float = 300) -> float:
+    """Wait until every port of the network shows qos AVAILABLE; seconds since `started`."""
+    while True:
+        bodies = (await api.get(f"networks/{network_id}/ports?detail=true"))["ports"]
+        if all(b["qos_status"] == "AVAILABLE" for b in bodies):
+            return time.monotonic() - started
+        assert time.monotonic() - started < timeout, [b for b in bodies if b["qos_status"] != "AVAILABLE"][:3]
+        await asyncio.sleep(0.2)
 
 
 async def test_new_rules_reach_many_ports_each_once(api, stack):
@@ -54,14 +65,7 @@ async def test_new_rules_reach_many_ports_each_once(api, stack):
     response = await api.request("PUT", f"qos_policies/{gold['id']}", json={"qos_policy": {"rules": new_rules}})
     answered = time.monotonic() - started
     assert response.status_code == 200, response.text
-    detail = f"networks/{network['id']}/ports?detail=true"
-    while True:
-        bodies = (await api.get(detail))["ports"]
-        if all(b["qos_status"] == "AVAILABLE" for b in bodies):
-            break
-        assert time.monotonic() - started < 120, [b for b in bodies if b["qos_status"] != "AVAILABLE"][:3]
-        await __import__("asyncio").sleep(0.2)
-    settled = time.monotonic() - started
+    settled = await all_qos_available(api, network["id"], started)
     print(f"\nfan-out to {PORTS} ports: PUT answered in {answered:.2f}s, all AVAILABLE after {settled:.2f}s")
 
     assert all(recorded_rules(stack, p) == new_rules for p in ports)

@@ -254,3 +254,63 @@ async def test_attaching_makes_qos_provisioning_until_plugged(api, stack):
 
     settled = await api.settle(path, "port", until=qos_settled)
     assert (settled["attachment"]["status"], settled["qos_status"]) == ("AVAILABLE", "AVAILABLE")
+
+
+def ledger_actions(stack, port_id: str) -> list[str]:
+    """The fake plugin's actions applied to the port, in the order applied."""
+    return [e.action for e in plugin_class("fake")(stack.settings).ledger() if e.resource_id == port_id]
+
+
+async def test_apply_qos_runs_after_the_provisioning_and_the_plug_it_depends_on(api, stack):
+    gold = await policy(api)
+    network = await api.create_network("flaky2-order")
+    port = await port_with(api, network["id"], qos_policy_id=gold["id"], state="ACTIVE")
+    await api.attach(network["id"], port["id"], "vif-order-1")
+    path = f"networks/{network['id']}/ports/{port['id']}"
+    await api.settle(path, "port", timeout=60, until=lambda b: qos_settled(b) and b["attachment"]["status"] == "AVAILABLE")
+
+    assert ledger_actions(stack, port["id"]) == ["create_port", "apply_qos", "plug_interface", "apply_qos"]
+
+
+async def test_retry_of_a_failed_port_puts_its_policy_back_on(api, admin, stack):
+    gold = await policy(api)
+    network = await api.create_network()
+    await api.settle(f"networks/{network['id']}", "network")
+    port = await port_with(api, network["id"], qos_policy_id=gold["id"])
+    path = f"networks/{network['id']}/ports/{port['id']}"
+    await api.settle(path, "port", until=qos_settled)
+    # The port fails (an operator cancels an operation in flight is slow to arrange): mark it ERROR directly.
+    from sqlmodel import Session
+
+    from store.tables import PortRow
+
+    with Session(stack.app.state.engine) as session:
+        row = session.get(PortRow, port["id"])
+        row.status, row.status_reason = "ERROR", "broken on purpose"
+        session.add(row)
+        session.commit()
+
+    response = await admin.request("POST", f"{path}/actions/retry", headers={"Prefer": "wait=20"})
+
+    assert response.status_code in (200, 202), response.text
+    body = await api.settle(path, "port", until=qos_settled)
+    assert (body["status"], body["qos_status"]) == ("DOWN", "AVAILABLE")
+    assert ledger_actions(stack, port["id"]).count("apply_qos") == 2
+
+
+async def test_strict_handling_refuses_qos_changes_on_what_is_not_settled(api):
+    gold = await policy(api)
+    network = await api.create_network("flaky3-strict")
+    port = await api.create_port(network["id"])
+    strict = {"Prefer": "handling=strict"}
+
+    on_port = await api.request("PUT", f"networks/{network['id']}/ports/{port['id']}", json={"port": {"qos_policy_id": gold["id"]}}, headers=strict)
+    on_network = await api.request("PUT", f"networks/{network['id']}", json={"network": {"qos_policy_id": gold["id"]}}, headers=strict)
+    created = await api.request("POST", "qos_policies", json={"qos_policy": {"name": "fine", "rules": []}}, headers=strict)
+
+    for response in (on_port, on_network):
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "ResourceNotAvailable"
+    assert created.status_code == 201  # a policy is a definition: nothing to wait for
+    body = (await api.get(f"networks/{network['id']}/ports/{port['id']}"))["port"]
+    assert (body["qos_policy_id"], body["qos_status"]) == (None, None)

@@ -40,10 +40,10 @@ async def test_apply_json_no_wait_and_a_failing_batch(netprov_cli, tmp_path):
     assert result.exit_code == 0
     batch_id = result.stdout.strip()
     uuid.UUID(batch_id)
-    # Applied again and followed: this one ends PARTIAL (exit 4), its failed items listed.
+    # Applied again and followed: this one ends PARTIAL (exit 1), its failed items listed.
     path.write_text(json.dumps({"batch": _topology(["fine", "fail-cli"], 2)}))
     result = await netprov_cli("batch", "apply", str(path))
-    assert result.exit_code == 4, result.output
+    assert result.exit_code == 1, result.output
     assert "PARTIAL" in result.stdout and "failed items" in result.stdout and "fail-cli" in result.stdout
     status = await netprov_cli("batch", "status", batch_id, "--json")
     body = json.loads(status.stdout)

@@ -48,7 +48,7 @@ BAD_ITEMS = [
     ("name too long", lambda b: b["networks"][0].update(name="x" * 256), "networks[0] (ref n1).name", "at most 255"),
     ("empty name", lambda b: b["networks"][0].update(name=""), "networks[0] (ref n1).name", "at least 1"),
     ("unknown field", lambda b: b["ports"][1].update(color="red"), "ports[1] (ref p2).color", "Extra inputs"),
-    ("whitespace in interface id", lambda b: b["attachments"][0].update(id="vif 1"), "attachments[0] (port p1).id", "pattern"),
+    ("whitespace in interface id", lambda b: b["attachments"][0].update(id="vif 1"), "attachments[0] (port p1).id", "no whitespace"),
     ("wrong type", lambda b: b["ports"][0].update(state=1), "ports[0] (ref p1).state", "string"),
 ]
 

@@ -64,9 +64,9 @@ CRASH_PLAN = [
 CRASHES = sum(len(parts) for _, parts in CRASH_PLAN)
 
 
-async def _crash_everything(stack: ProcessStack, log: list[str]) -> None:
+async def _crash_everything(stack: ProcessStack, log: list[str], plan=CRASH_PLAN) -> None:
     started = time.monotonic()
-    for at, parts in CRASH_PLAN:
+    for at, parts in plan:
         await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
         for part in parts:
             await asyncio.to_thread(stack.kill, part)

@@ -134,7 +134,10 @@ async def test_health(netprov):
 
 
 async def test_admin_retry_cancel_history(netprov):
-    failed = _json(await netprov("network", "create", "fail-cli", "--wait", "20", "--json"))
+    # A wait that ends in ERROR exits 1 with the reason on stderr; the resource is printed all the same.
+    created = await netprov("network", "create", "fail-cli", "--wait", "20", "--json")
+    assert created.exit_code == 1 and "is in ERROR" in created.stderr and "fail-cli" in created.stderr
+    failed = json.loads(created.stdout)
     assert failed["status"] == "ERROR"
     net = failed["id"]
     nothing = await netprov("admin", "cancel", net)

@@ -77,7 +77,7 @@ async def test_client_installs_without_the_server_dependencies_and_talks_to_the_
 async def test_the_lone_client_ships_only_the_vocabulary_it_speaks(lone_client_venv):
     site = next((lone_client_venv / "lib").glob("python3*/site-packages"))
     shipped = sorted(path.name for path in (site / "netprov").glob("*.py"))
-    assert shipped == ["__init__.py", "problems.py", "resources.py", "status.py"]
+    assert shipped == ["__init__.py", "identifiers.py", "problems.py", "resources.py", "status.py"]
     pip_list = await _run(str(lone_client_venv / "bin" / "pip"), "list", "--format=json", cwd=lone_client_venv.parent)
     installed = {entry["name"].lower() for entry in json.loads(pip_list.strip().splitlines()[-1])}
     assert {"netprov-client", "httpx", "pydantic"} <= installed

@@ -273,7 +273,7 @@ def check_images(compose: dict) -> list[str]:
     for name, service in compose["services"].items():
         image = str(service.get("image", ""))
         repository, _, tag = image.rpartition(":")
-        if not repository or not re.fullmatch(r"\d+(\.\d+)+[\w.-]*", tag):
+        if not repository or not re.fullmatch(r"v?\d+(\.\d+)+[\w.-]*", tag):
             problems.append(f"{name}: image {image!r} is not pinned to a version")
         if is_netprov(service) and image != f"netprov:{version}":
             problems.append(f"{name}: netprov image {image!r} is not netprov:{version} (pyproject.toml)")

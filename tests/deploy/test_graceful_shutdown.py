@@ -164,6 +164,11 @@ async def test_sigterm_to_the_api_answers_the_requests_in_flight(slow, http):
     if not any(c.name.startswith("worker") and c.exit_code is None for c in slow.children):
         slow.start_worker("worker-3")
         slow.wait_worker("worker-3")
+    # An open event stream (never ending by itself) must not hold the exit.
+    stream = await http.send(http.build_request("GET", "events"), stream=True)
+    assert stream.status_code == 200
+    lines = stream.aiter_lines()
+    assert (await anext(lines)).startswith("retry:")
     request = asyncio.create_task(
         http.post("networks", json={"network": {"name": "held"}}, headers={"Prefer": "wait=20"})
     )
@@ -175,6 +180,8 @@ async def test_sigterm_to_the_api_answers_the_requests_in_flight(slow, http):
     response = await request
     assert response.status_code == 201, response.text
     assert response.json()["network"]["status"] == "AVAILABLE"
+    _ = [line async for line in lines]  # the stream ends cleanly (no read error), the API exits
+    await stream.aclose()
     assert await code_task == 0, slow.child("api").tail(20)
     assert time.monotonic() - asked < 15
     with pytest.raises(httpx.ConnectError):

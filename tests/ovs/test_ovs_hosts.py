@@ -82,7 +82,7 @@ def test_crashed_vswitchd_is_reported_and_start_brings_it_back(lab, fabric):
     assert fabric.ping(a.iface_id, "10.32.0.2")
 
     os.kill(_pids(host, lab.data_dir)[1], signal.SIGKILL)  # the ovs-vswitchd this session started
-    assert fabric.link(a).reason == f"ovs-vswitchd not running on host {host}"
+    assert fabric.link(a).reason == f"ovs-vswitchd on host {host} not running"
     start_hosts(lab.hosts, lab.data_dir)
 
     assert fabric.ping(a.iface_id, "10.32.0.2")

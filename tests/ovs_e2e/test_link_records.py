@@ -41,6 +41,10 @@ def by_type(conditions: list[dict]) -> dict[str, dict]:
         ("network not AVAILABLE", "NetworkNotAvailable"),
         ("VLAN tag on host h1 is none, expected 101", "VlanMismatch"),
         ("Open vSwitch on host h1 not reachable", "SwitchUnreachable"),
+        ("ovs-vswitchd on host h1 not running", "SwitchNotRunning"),
+        ("ovsdb-server on host h1 not running", "SwitchNotRunning"),
+        ("switch on host h1 restarting or stuck: ovs-vswitchd does not answer", "SwitchNotForwarding"),
+        ("datapath does not forward frames from port tap1 to port tap2 of its network on host h1", "DatapathNotForwarding"),
     ],
 )
 def test_link_sentences_get_a_reason(sentence, reason):

@@ -8,7 +8,8 @@ deliberate, patched change), run:
     NETPROV_RECORD_HISTORIES=1 .venv/bin/pytest tests/replay -k record
 
 link-monitor-run1.json was recorded before the "agent-check-queue" patch, when the link monitor
-sent its check to the host's step queue.
+sent its check to the host's step queue. network-error-stays-open-run1.json is a run that stayed open
+in ERROR (patch "error-runs-stay-open") and applied the operator's retry itself.
 """
 
 import json

@@ -48,13 +48,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('qos_policy_id', _TEXT(length=36), nullable=True))
         batch_op.add_column(sa.Column('qos_status', _TEXT(length=16), nullable=True))
         batch_op.add_column(sa.Column('qos_status_reason', _TEXT(), nullable=True))
+        batch_op.add_column(sa.Column('qos_seq', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('qos_progress', _TEXT(), nullable=True))
         batch_op.create_index(batch_op.f('ix_ports_qos_policy_id'), ['qos_policy_id'], unique=False)
+    # The server default filled the existing rows; the code's default is the only one the schema check expects.
+    with op.batch_alter_table('ports', schema=None) as batch_op:
+        batch_op.alter_column('qos_seq', server_default=None)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('ports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ports_qos_policy_id'))
-        for column in ('qos_status_reason', 'qos_status', 'qos_policy_id'):
+        for column in ('qos_progress', 'qos_seq', 'qos_status_reason', 'qos_status', 'qos_policy_id'):
             batch_op.drop_column(column)
     with op.batch_alter_table('networks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_networks_qos_policy_id'))
