@@ -149,7 +149,8 @@ class _Planner:
                 plugin_class(plugin)
             except UnknownPluginError as error:
                 self._bad("networks", index, f"ref {n.ref}", Flaw.UNKNOWN_PLUGIN, str(error))
-            plan.networks.append(PlannedNetwork(ref=n.ref, id=str(uuid.uuid4()), name=n.name, plugin=plugin))
+            plan.networks.append(PlannedNetwork(ref=n.ref, id=str(uuid.uuid4()), name=n.name, plugin=plugin,
+                                                columns=n.columns()))
 
     def _ports(self, spec: BatchSpec, plan: PlannedBatch) -> None:
         batch_networks = {n.ref: n for n in plan.networks}

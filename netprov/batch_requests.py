@@ -28,10 +28,21 @@ The 4 MiB body limit (api/limits.py) still bounds a batch of long names."""
 Ref = Identifier
 
 
+Text = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")]
+Mac = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]
+
+
 class BatchNetwork(StrictModel):
     ref: Ref
     name: Name
     plugin: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    # Columns of the network row (the Neutron view shows them).
+    description: Text = ""
+    tags: list[Text] = Field(default_factory=list)
+
+    def columns(self) -> dict[str, Any]:
+        """The network row's columns this item sets besides its name and plugin (only those given)."""
+        return self.model_dump(include={"description", "tags"}, exclude_unset=True)
 
 
 class BatchPort(StrictModel):
@@ -44,6 +55,13 @@ class BatchPort(StrictModel):
     # An existing QoS policy of the tenant (checked by the planning: an unknown one refuses the whole
     # batch, 404 QosPolicyNotFound). Without one, the port uses its network's, as any port does.
     qos_policy_id: QosPolicyRef = None
+    # Columns of the port row the Neutron view shows; `mac_address` None: one is drawn.
+    name: Text = ""
+    description: Text = ""
+    mac_address: Mac | None = None
+    device_id: Text = ""
+    device_owner: Text = ""
+    tags: list[Text] = Field(default_factory=list)
 
     # Fields about the item's place in the batch, not columns of the port it makes.
     PLACEMENT: ClassVar[frozenset[str]] = frozenset({"ref", "network"})
@@ -55,9 +73,12 @@ class BatchPort(StrictModel):
         return AdminState.__members__.get(AdminState.DOWN.value if self.state is None else self.state)
 
     def columns(self) -> dict[str, Any]:
-        """The port row's columns this item sets (call once `admin_state` is known to be valid); a
-        field not given is left to the column's default."""
-        return self.model_dump(exclude=set(self.PLACEMENT), exclude_none=True) | {"state": self.admin_state.value}
+        """The port row's columns this item sets (call once `admin_state` is known to be valid)."""
+        # Only what the item gave: the row's defaults fill the rest (and draw the MAC).
+        columns = self.model_dump(exclude=set(self.PLACEMENT), exclude_unset=True) | {"state": self.admin_state.value}
+        if columns.get("mac_address", "") is None:
+            del columns["mac_address"]
+        return columns
 
 
 class BatchAttachment(StrictModel):

@@ -34,6 +34,8 @@ class PlannedNetwork:
     id: str
     name: str
     plugin: str
+    # The network row's other columns (netprov.batch_requests.BatchNetwork.columns).
+    columns: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,7 +175,7 @@ def _rows(plan: PlannedBatch, batch_id: str, tenant_id: str) -> dict[str, list[d
         })
 
     for index, n in enumerate(plan.networks):
-        networks.append(network_template | common | {
+        networks.append(network_template | common | n.columns | {
             "id": n.id, "name": n.name, "plugin": n.plugin, "accepted_seq": 1, "plugin_data": {},
         })
         item(ItemKind.NETWORK, index, n.ref, n.id, operation("network", n.id, 1, OpKind.CREATE), 1)

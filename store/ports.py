@@ -4,14 +4,28 @@ when the workflow engine never got the operation. Keyword-only, session first.""
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from netprov.status import NO_ATTACHMENT, PROVISIONING, LinkStatus
 from store.effective import effective_status_column
 from store.operations import forget_unstarted
-from store.tables import PortRow
+from store.tables import PortRow, utcnow
+
+# Columns a write may set besides the admin state (the Neutron view's port fields). The MAC only
+# on create: it names the port's interface on the wire for its whole life.
+DETAILS = frozenset({"name", "description", "mac_address", "device_id", "device_owner", "tags"})
+UPDATABLE = (DETAILS - {"mac_address"}) | {"state"}
+
+
+class MacAddressTaken(Exception):
+    """The MAC address asked for is another port's."""
 
 
 def get(session: Session, *, port_id: str) -> PortRow | None:
@@ -29,9 +43,16 @@ def list_rows(session: Session, *, network_id: str, statuses: Sequence[str] = ()
     return list(session.connection().execute(query).all())
 
 
-def create(session: Session, *, port_id: str, tenant_id: str, network_id: str, state: str) -> PortRow:
-    """Insert the row (flushed: IntegrityError here when `port_id` exists, i.e. an
-    Idempotency-Key race lost)."""
+def create(
+    session: Session, *, port_id: str, tenant_id: str, network_id: str, state: str, details: Mapping[str, Any] = {}
+) -> PortRow:
+    """Insert the row with `details` (columns of DETAILS; without `mac_address` one is drawn).
+    Flushed: IntegrityError here when `port_id` exists, i.e. an Idempotency-Key race lost;
+    MacAddressTaken (the transaction rolled back) when the MAC asked for is another port's."""
+    _check_columns(details, DETAILS)
+    mac = details.get("mac_address")
+    if mac is not None and mac_taken(session, mac_address=mac):
+        raise MacAddressTaken(mac)
     row = PortRow(
         id=port_id,
         tenant_id=tenant_id,
@@ -40,10 +61,28 @@ def create(session: Session, *, port_id: str, tenant_id: str, network_id: str, s
         status=PROVISIONING,
         link_status=LinkStatus.DOWN.value,
         link_status_string=NO_ATTACHMENT,
+        **details,
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        if mac is not None and mac_taken(session, mac_address=mac):  # taken by a concurrent create
+            raise MacAddressTaken(mac) from None
+        raise
     return row
+
+
+def mac_taken(session: Session, *, mac_address: str) -> bool:
+    return bool(session.execute(select(exists().where(PortRow.mac_address == mac_address))).scalar())
+
+
+def macs_taken(session: Session, *, mac_addresses: Sequence[str]) -> set[str]:
+    """Those of `mac_addresses` some port has."""
+    if not mac_addresses:
+        return set()
+    return set(session.execute(select(PortRow.mac_address).where(PortRow.mac_address.in_(list(mac_addresses)))).scalars())
 
 
 def undo_create(session: Session, *, port_id: str) -> None:
@@ -51,16 +90,36 @@ def undo_create(session: Session, *, port_id: str) -> None:
     forget_unstarted(session, resource_type="port", resource_id=port_id)
 
 
-def set_state(session: Session, *, port_id: str, state: str) -> None:
-    """The admin state (ACTIVE/DOWN) as accepted; its own undo with the previous state."""
-    session.execute(update(PortRow).where(PortRow.id == port_id).values(state=state))
+def update(session: Session, *, port: PortRow, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Set `values` (columns of UPDATABLE: the admin state as accepted, the port's details) on
+    the port read as `port`; the previous values, which `undo_update` puts back."""
+    _check_columns(values, UPDATABLE)
+    previous = {name: getattr(port, name) for name in values}
+    if values:
+        session.execute(sql_update(PortRow).where(PortRow.id == port.id).values(**values, updated_at=utcnow()))
+    return previous
+
+
+def undo_update(session: Session, *, port_id: str, previous: Mapping[str, Any]) -> None:
+    if previous:
+        session.execute(sql_update(PortRow).where(PortRow.id == port_id).values(**previous))
+
+
+def set_tags(session: Session, *, port_id: str, tags: list[str]) -> None:
+    """Tags touch no device: the whole write (standard-attr-tag's sub-resource)."""
+    session.execute(sql_update(PortRow).where(PortRow.id == port_id).values(tags=tags, updated_at=utcnow()))
+
+
+def _check_columns(values: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(values) - allowed
+    assert not unknown, f"not port columns a write may set: {sorted(unknown)}"
 
 
 def claim_delete(session: Session, *, port_id: str) -> bool:
     """Mark the port deleting unless it is already, or has an attachment; True when claimed."""
     return bool(
         session.execute(
-            update(PortRow)
+            sql_update(PortRow)
             .where(PortRow.id == port_id, PortRow.deleting == False, PortRow.attachment_id.is_(None))  # noqa: E712
             .values(deleting=True)
         ).rowcount
@@ -68,4 +127,4 @@ def claim_delete(session: Session, *, port_id: str) -> bool:
 
 
 def undo_delete(session: Session, *, port_id: str) -> None:
-    session.execute(update(PortRow).where(PortRow.id == port_id).values(deleting=False))
+    session.execute(sql_update(PortRow).where(PortRow.id == port_id).values(deleting=False))

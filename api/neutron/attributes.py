@@ -82,6 +82,11 @@ def string(max_length: int) -> Validator:
     return check
 
 
+def or_none(check: Validator) -> Validator:
+    """`check`, and null accepted as it is (binding:host_id null clears, as "" does)."""
+    return lambda value: None if value is None else check(value)
+
+
 def boolean(value: Any) -> bool:
     """neutron-lib convert_to_boolean: bools, 0/1, and 'true'/'false'/'0'/'1' in any case."""
     if isinstance(value, bool):

@@ -28,10 +28,19 @@ def scope(resource: Resource, caller: Caller) -> list[ColumnElement]:
 
 def show(session: Session, resource: Resource, caller: Caller, item_id: str, fields: list[str]) -> dict[str, Any]:
     """One body, or the resource's NotFound (also for a name, a non-UUID, another project's id)."""
-    row = session.execute(_rows(resource).where(resource.table.id == _uuid(resource, item_id), *scope(resource, caller))).first()
+    row = session.execute(rows_of(resource).where(resource.table.id == _uuid(resource, item_id), *scope(resource, caller))).first()
     if row is None:
         raise resource.not_found(item_id)
     return resource.body(row, fields)
+
+
+def row_of(session: Session, resource: Resource, caller: Caller, item_id: str) -> Any:
+    """The store row a write acts on (an ORM object), or the resource's NotFound, exactly as `show`
+    answers (a name, a non-UUID, another project's id)."""
+    row = session.get(resource.table, _uuid(resource, item_id))
+    if row is None or not (caller.admin or row.tenant_id == caller.tenant_id):
+        raise resource.not_found(item_id[:80])
+    return row
 
 
 def _uuid(resource: Resource, value: str) -> str:
@@ -43,10 +52,16 @@ def _uuid(resource: Resource, value: str) -> str:
         raise resource.not_found(value[:80]) from None
 
 
-def _rows(resource: Resource):
+def rows_of(resource: Resource):
     # Core rows, not ORM objects: the translator only reads attributes, and 10,000 of them
     # materialize several times faster without identity-map bookkeeping.
-    return select(*resource.table.__table__.c)
+    return select(*resource.table.__table__.c, *resource.joined())
+
+
+def body_by_id(session: Session, resource: Resource, item_id: str) -> dict[str, Any] | None:
+    """The body of the row with that id, whoever owns it (a write's answer); None once gone."""
+    row = session.execute(rows_of(resource).where(resource.table.id == item_id)).first()
+    return None if row is None else resource.body(row)
 
 
 def list_page(
@@ -58,7 +73,7 @@ def list_page(
     if query.marker is not None:
         where.append(_after_marker(session, resource, caller, sorts, query))
     order = [(column.asc() if asc != query.page_reverse else column.desc()) for column, asc in sorts]
-    statement = _rows(resource).where(*where).order_by(*order)
+    statement = rows_of(resource).where(*where).order_by(*order)
     if query.limit:
         statement = statement.limit(query.limit)
     rows = list(session.execute(statement))

@@ -14,7 +14,7 @@ from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import false, func, literal, null, or_, true
+from sqlalchemy import false, func, literal, null, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from api.neutron import status as st
@@ -27,6 +27,7 @@ from api.neutron.attributes import (
     integer,
     mac_address,
     one_of,
+    or_none,
     string,
     unique_strings,
     uuid_or_none,
@@ -51,6 +52,14 @@ class Resource:
     table: type
     attributes: tuple[Attribute, ...]
     not_found: Callable[[str], NotFound]
+    # Labelled SQL expressions read with the table's columns (values from other tables).
+    joined: Callable[[], tuple[ColumnElement, ...]] = lambda: ()
+    # Where the collection is served, under /v2.0 ("qos/" for QoS policies).
+    prefix: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"/v2.0/{self.prefix}{self.collection}"
 
     def attribute(self, name: str) -> Attribute | None:
         return self._by_name.get(name)
@@ -159,8 +168,13 @@ def _binding_host(row: PortRow) -> str:
     return row.attachment_host or ""
 
 
+def _network_policy_column() -> ColumnElement:
+    return select(NetworkRow.qos_policy_id).where(NetworkRow.id == PortRow.network_id).scalar_subquery()
+
+
 PORT = Resource(
     member="port",
+    joined=lambda: (_network_policy_column().label("qos_network_policy_id"),),
     collection="ports",
     table=PortRow,
     not_found=lambda port_id: PortNotFound(f"Port {port_id} could not be found."),
@@ -185,15 +199,15 @@ PORT = Resource(
                   validate=string(DEVICE_SIZE), is_filter=True, is_sort_key=True, column=lambda: PortRow.device_owner,
                   target="device_owner"),
         Attribute("binding:host_id", _binding_host, allow_post=True, allow_put=True, default="",
-                  validate=string(NAME_SIZE), is_filter=True,
+                  validate=or_none(string(NAME_SIZE)), is_filter=True,
                   column=lambda: func.coalesce(PortRow.attachment_host, literal("")), target="host"),
         Attribute("binding:vif_type", st.vif_type, is_filter=True, column=st.vif_type_column),
         Attribute("binding:vnic_type", lambda r: VNIC_NORMAL, allow_post=True, allow_put=True, default=VNIC_NORMAL,
                   validate=one_of(VNIC_NORMAL), is_filter=True, filter_clause=constant(VNIC_NORMAL)),
         qos_policy_id(PortRow),
-        # The network's policy, which the port uses when it has none of its own (read-only). Phase 2:
-        # read it from the port's network (a join or scalar subquery in collection._rows).
-        Attribute("qos_network_policy_id", lambda r: None),
+        # The network's policy, which the port uses when it has none of its own (read-only).
+        Attribute("qos_network_policy_id", lambda r: r.qos_network_policy_id, is_filter=True,
+                  column=_network_policy_column),
         Attribute("data_plane_status", st.data_plane_status, is_filter=True, column=st.data_plane_status_column),
         Attribute("netprov:link_status", lambda r: r.link_status, is_filter=True, column=lambda: PortRow.link_status),
         Attribute("netprov:link_status_string", lambda r: r.link_status_string),

@@ -13,6 +13,7 @@ from typing import Any
 from api.neutron.attributes import REQUIRED, Attribute, InvalidValue, boolean, one_of
 from api.neutron.definitions import Resource, constant, optional_read, standard
 from api.problems import QosPolicyNotFound, QosRuleNotFound
+from store.tables import QosPolicyRow
 
 MAX_KBPS = 100_000_000
 DSCP_MARKS = (0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 46, 48, 56)
@@ -54,6 +55,7 @@ def qos_policy(table: type) -> Resource:
     return Resource(
         member="policy",
         collection="policies",
+        prefix="qos/",
         table=table,
         not_found=lambda policy_id: QosPolicyNotFound(f"QoS policy {policy_id} could not be found."),
         attributes=(
@@ -62,7 +64,8 @@ def qos_policy(table: type) -> Resource:
                       is_filter=True, convert_filter=boolean, filter_clause=constant(False)),
             Attribute("is_default", lambda r: False, allow_post=True, allow_put=True, default=False, validate=boolean,
                       is_filter=True, convert_filter=boolean, filter_clause=constant(False)),
-            Attribute("rules", lambda r: [rule_body(rule) for rule in (optional_read(table, "rules")(r) or [])]),
+            Attribute("rules", lambda r: [rule_body(rule) | {"qos_policy_id": r.id}
+                                          for rule in (optional_read(table, "rules")(r) or [])]),
         ),
     )
 
@@ -80,6 +83,8 @@ def _rule(member: str, *attributes: Attribute) -> Resource:
         attributes=(Attribute("id", _rule_id), *attributes),
     )
 
+
+QOS_POLICY = qos_policy(QosPolicyRow)
 
 RULES = {
     BANDWIDTH_LIMIT: _rule(

@@ -31,6 +31,8 @@ _SERVED: dict[str, tuple[str, str, str]] = {
                                 "standard attributes.", "2016-09-12T10:00:00-00:00"),
     "standard-attr-tag": ("Tag support for resources with standard attribute: network, port, policy",
                           "Enables to set tag on resources with standard attribute.", "2017-01-01T00:00:00-00:00"),
+    "tag-ports-during-bulk-creation": ("Tag Ports During Bulk Creation",
+                                       "Allow to tag ports during bulk creation", "2019-12-29T19:00:00-00:00"),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource.", "2015-03-25T10:00:00-00:00"),
     "project-id": ("project_id field enabled", "Extension that indicates that project_id field is enabled.",
                    "2016-09-09T09:09:09-09:09"),

@@ -1,6 +1,7 @@
 """The Neutron v2.0 routes: the version document at `/`, `/v2.0/`, extensions, and reading
-networks and ports. Every handler is a thin call into the generic controller (collection.py)
-with a resource definition; writes arrive in phase 2 through the shared write flow."""
+networks, ports and QoS policies. Every handler is a thin call into the generic controller
+(collection.py) with a resource definition; the writes are write_routes.py, tag_routes.py and
+qos_routes.py, through the shared write flow."""
 
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from api.deps import CallerDep, SessionDep
 from api.neutron import collection, query
 from api.neutron.definitions import NETWORK, PORT, Resource
+from api.neutron.definitions_qos import QOS_POLICY
 from api.neutron.extensions import extension, extensions
 from api.problems import NotFound
 
@@ -34,8 +36,8 @@ async def resources(request: Request, _: CallerDep) -> dict[str, Any]:
     return {
         "resources": [
             {"name": r.member, "collection": r.collection,
-             "links": [{"href": f"{_root(request)}/v2.0/{r.collection}", "rel": "self"}]}
-            for r in (NETWORK, PORT)
+             "links": [{"href": f"{_root(request)}{r.path}", "rel": "self"}]}
+            for r in (NETWORK, PORT, QOS_POLICY)
         ]
     }
 
@@ -57,7 +59,7 @@ def _list(resource: Resource):
     async def handler(request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
         params = list(request.query_params.multi_items())
         parsed = query.parse(resource, params)
-        url = f"{_root(request)}/v2.0/{resource.collection}"
+        url = f"{_root(request)}{resource.path}"
         page = collection.list_page(session, resource, caller, parsed, url, params)
         session.commit()  # ends the read
         return JSONResponse(page)
@@ -75,8 +77,7 @@ def _show(resource: Resource):
     return handler
 
 
-for _resource in (NETWORK, PORT):
-    router.add_api_route(f"/v2.0/{_resource.collection}", _list(_resource), methods=["GET"],
-                         summary=f"List {_resource.collection}")
-    router.add_api_route(f"/v2.0/{_resource.collection}/{{item_id}}", _show(_resource), methods=["GET"],
+for _resource in (NETWORK, PORT, QOS_POLICY):
+    router.add_api_route(_resource.path, _list(_resource), methods=["GET"], summary=f"List {_resource.collection}")
+    router.add_api_route(f"{_resource.path}/{{item_id}}", _show(_resource), methods=["GET"],
                          summary=f"Show a {_resource.member}")

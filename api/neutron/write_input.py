@@ -97,18 +97,19 @@ def _create(resource: Resource, item: Any, caller: Caller) -> WriteInput:
             if attribute.default is not NOT_SPECIFIED:
                 values[attribute.name] = attribute.default
     if resource.attribute("project_id") is not None:  # rules belong to their policy, not to a project
-        values["project_id"] = _project(values.pop("project_id", None), values.pop("tenant_id", None), caller)
+        project = _project(values.pop("project_id", None), values.pop("tenant_id", None), caller)
+        if project is None and resource is not PORT:  # a port's project is its network's
+            raise BadRequest("An admin token has no project of its own: name one with 'project_id'")
+        values["project_id"] = project
     return WriteInput(resource.member, _targets(resource, values))
 
 
-def _project(project_id: str | None, tenant_id: str | None, caller: Caller) -> str:
+def _project(project_id: str | None, tenant_id: str | None, caller: Caller) -> str | None:
     if project_id is not None and tenant_id is not None and project_id != tenant_id:
         raise BadRequest("'project_id' and 'tenant_id' do not match")
     asked = project_id if project_id is not None else tenant_id
     if asked is None or asked == caller.tenant_id:
-        if caller.tenant_id is None:
-            raise BadRequest("An admin token has no project of its own: name one with 'project_id'")
-        return caller.tenant_id
+        return caller.tenant_id  # None: an admin token naming no project
     if not caller.admin:
         raise BadRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request "
                          "requires admin privileges")
@@ -126,9 +127,9 @@ def _targets(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
             if value is not True:
                 raise BadRequest("Invalid input for admin_state_up. Reason: netprov networks are always up.")
             continue
-        if resource is NETWORK and name == "shared":
+        if name in ("shared", "is_default"):  # networks, QoS policies
             if value is not False:
-                raise BadRequest("Invalid input for shared. Reason: netprov networks are never shared.")
+                raise BadRequest(f"Invalid input for {name}. Reason: netprov {resource.collection} are never {name}.")
             continue
         if resource is PORT and name == "admin_state_up":
             out["state"] = (AdminState.ACTIVE if value else AdminState.DOWN).value

@@ -1,4 +1,8 @@
-"""Network writes: create, rename, delete."""
+"""Network writes: create, rename (and describe, tag), delete."""
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
 
 from api import idempotency
 from api.problems import BadRequest, InvalidBody, NetworkInUse, ResourceNotAvailable
@@ -17,12 +21,25 @@ NETWORK = ResourceType.NETWORK.value
 PORT = ResourceType.PORT.value
 
 
+class InUse(StrEnum):
+    """Which ports make a network's DELETE NetworkInUse: the rule differs per dialect."""
+
+    ATTACHED_PORTS = "attached_ports"  # Quantum v1.1: ports with an attachment (the others go with it)
+    ANY_PORT = "any_port"  # Neutron v2.0: any port not already being deleted
+
+
 async def create_network(
-    writer: Writer, *, tenant_id: str, network: NetworkCreate, idempotency_key: str | None = None
+    writer: Writer,
+    *,
+    tenant_id: str,
+    network: NetworkCreate,
+    idempotency_key: str | None = None,
+    details: Mapping[str, Any] = {},
 ) -> Written:
     """A new network (PROVISIONING) and its create operation; with `idempotency_key`, the network
     an earlier request with that key made (`replay`), or IdempotencyKeyReused when its body differed.
-    `network.plugin` None: the server's default. An unknown plugin is BadRequest."""
+    `network.plugin` None: the server's default. An unknown plugin is BadRequest. `details`:
+    columns of store.networks.DETAILS (description, tags)."""
     idempotency.check_key(idempotency_key)
     chosen = network.plugin or writer.settings.plugin
     try:
@@ -32,11 +49,13 @@ async def create_network(
     policy = port_qos.named_policy(writer, tenant_id, network.qos_policy_id)
     # The v1.1 request as it was hashed before there was a second dialect (and QoS): stored keys keep matching.
     hashed = network.model_dump(exclude=set() if policy is not None else {"qos_policy_id"})
-    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", {"network": hashed})
+    asked = {"network": hashed} | ({"details": dict(details)} if details else {})
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks", asked)
     network_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
-        row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=network.name, plugin=chosen)
+        row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=network.name, plugin=chosen,
+                              details=details)
         if policy is not None:
             qos_policies.set_network_policy(session, network_id=network_id, policy_id=policy.id)
         op = accept(session, resource_type=NETWORK, resource_id=network_id, tenant_id=tenant_id, kind=OpKind.CREATE,
@@ -51,34 +70,43 @@ async def create_network(
     return await write_create(writer, resource_type=NETWORK, resource_id=network_id, claim=claim, replay=replay)
 
 
-def update_network(writer: Writer, *, network: NetworkRow, update: NetworkUpdate) -> None:
-    """A rename touches no device: applied at once (strict handling: only on an AVAILABLE network).
-    A new qos_policy_id is `port_qos.set_network_policy` (the route calls it after this)."""
+def update_network(
+    writer: Writer, *, network: NetworkRow, update: NetworkUpdate | None = None, details: Mapping[str, Any] = {}
+) -> None:
+    """A rename (and `details`, columns of store.networks.DETAILS) touches no device: applied at
+    once (strict handling: only on an AVAILABLE network). A new qos_policy_id is
+    `port_qos.set_network_policy` (the route calls it after this)."""
     status = effective_status(network)[0]
     if writer.strict and status != NetworkStatus.AVAILABLE:
         raise ResourceNotAvailable(f"Network {network.id} is {status}; strict handling refuses changes until it is AVAILABLE.")
-    if update.name is None and "qos_policy_id" not in update.model_fields_set:
+    name = update.name if update is not None else None
+    if name is None and not details and (update is None or "qos_policy_id" not in update.model_fields_set):
         raise InvalidBody("Nothing to update: give name and/or qos_policy_id.")
-    if update.name is not None:
-        networks.rename(writer.session, network_id=network.id, name=update.name)
+    networks.update(writer.session, network_id=network.id, values=dict(details) | ({"name": name} if name is not None else {}))
     writer.session.commit()
 
 
-async def delete_network(writer: Writer, *, network: NetworkRow) -> Written:
-    """Delete the network and its ports (none may have an attachment: NetworkInUse); cancels
-    provisioning. A DELETE repeated while one runs waits for that one. `row` None once gone."""
+async def delete_network(writer: Writer, *, network: NetworkRow, in_use: InUse = InUse.ATTACHED_PORTS) -> Written:
+    """Delete the network and the ports it still has (`in_use` says which ports refuse the DELETE:
+    NetworkInUse); cancels provisioning. The network goes after every port of it, those being
+    deleted on their own included. A DELETE repeated while one runs waits for that one. `row`
+    None once gone."""
     if network.deleting:
         return await _deleting(writer, network)
-    if networks.has_attachments(writer.session, network_id=network.id):
-        raise NetworkInUse(f"Network {network.id} still has ports with attachments; detach them first.")
+    if networks.has_ports(writer.session, network_id=network.id, attached_only=in_use == InUse.ATTACHED_PORTS):
+        if in_use == InUse.ATTACHED_PORTS:
+            raise NetworkInUse(f"Network {network.id} still has ports with attachments; detach them first.")
+        raise NetworkInUse(f"Unable to complete operation on network {network.id}. There are one or more ports "
+                           "still in use on the network.")
     tenant_id = network.tenant_id
 
     def claim(session) -> Accepted | None:
-        ports = networks.claim_delete(session, network_id=network.id)
-        if ports is None:
+        claimed = networks.claim_delete(session, network_id=network.id)
+        if claimed is None:
             return None
+        ports, waited_for = claimed
         ops = [accept(session, resource_type=NETWORK, resource_id=network.id, tenant_id=tenant_id, kind=OpKind.DELETE,
-                      progress="deleting", port_ids=list(ports))]  # fmt: skip
+                      progress="deleting", port_ids=waited_for)]  # fmt: skip
         ops += [
             accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.DELETE,
                    progress="deleting with its network")  # fmt: skip

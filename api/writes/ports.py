@@ -1,13 +1,16 @@
-"""Port writes: create, set the admin state, delete."""
+"""Port writes: create, set the admin state (and the port's details), delete."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from api import idempotency
-from api.problems import InvalidBody, PortInUse, RequestedStateInvalid, ResourceNotAvailable
-from api.write_flow import Accepted, Writer, Written, settle, write, write_create
+from api.problems import InvalidBody, MacAddressInUse, PortInUse, RequestedStateInvalid, ResourceNotAvailable
+from api.write_flow import Accepted, Writer, Written, reread, settle, write, write_create
+from api.writes import port_qos
 from netprov.operations import OpKind
 from netprov.resources import PortCreate, PortUpdate
-from api.writes import port_qos
 from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
-from store import ports, qos_policies
+from store import attachments, ports, qos_policies
 from store.effective import effective_status
 from store.operations import accept
 from store.tables import NetworkRow, PortRow
@@ -36,11 +39,17 @@ def check_writable(writer: Writer, port: PortRow) -> None:
 
 
 async def create_port(
-    writer: Writer, *, network: NetworkRow, port: PortCreate, idempotency_key: str | None = None
+    writer: Writer,
+    *,
+    network: NetworkRow,
+    port: PortCreate,
+    idempotency_key: str | None = None,
+    details: Mapping[str, Any] = {},
 ) -> Written:
     """A new port (PROVISIONING) on `network` with admin `port.state` (default DOWN). Refused
     (ResourceNotAvailable) on a network being deleted or in ERROR, and in strict handling on one
-    not AVAILABLE. Idempotency-Key as for networks."""
+    not AVAILABLE. Idempotency-Key as for networks. `details`: columns of store.ports.DETAILS;
+    a `mac_address` another port has is MacAddressInUse."""
     idempotency.check_key(idempotency_key)
     state = admin_state(port.state)
     network_status, network_reason = effective_status(network)
@@ -55,11 +64,16 @@ async def create_port(
     qos = port_qos.effective_spec(writer.session, policy, network)
     # The v1.1 request as it was hashed before there was a second dialect: stored keys keep matching.
     hashed: dict = {"state": state} if policy is None else {"state": state, "qos_policy_id": policy.id}
-    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", hashed)
+    asked = hashed | ({"details": dict(details)} if details else {})
+    digest = idempotency.request_hash(f"/v1.1/tenants/{tenant_id}/networks/{network.id}/ports", asked)
     port_id = idempotency.resource_id_for(tenant_id, idempotency_key)
 
     def claim(session) -> Accepted:
-        ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state)
+        try:
+            ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state, details=details)
+        except ports.MacAddressTaken as taken:
+            raise MacAddressInUse(f"Unable to complete operation for network {network.id}. The mac address {taken} "
+                                  "is in use.") from None
         if policy is not None:
             qos_policies.set_port_policy(session, port_id=port_id, policy_id=policy.id)
         op = accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.CREATE,
@@ -76,19 +90,23 @@ async def create_port(
     return await write_create(writer, resource_type=PORT, resource_id=port_id, claim=claim, replay=replay)
 
 
-async def update_port(writer: Writer, *, port: PortRow, update: PortUpdate) -> Written:
-    """Set the admin state and/or the port's own QoS policy (api/writes/port_qos.py; the policy is
-    looked up before anything is written). Asking for what is already asked is a no-op (`accepted`
-    False; with `Prefer: wait` it waits for the operations already accepted)."""
+async def update_port(
+    writer: Writer, *, port: PortRow, update: PortUpdate | None = None, details: Mapping[str, Any] = {}
+) -> Written:
+    """Set the admin state, the port's own QoS policy (api/writes/port_qos.py; the policy is looked
+    up before anything is written) and `details` (columns of store.ports.UPDATABLE but the state;
+    they touch no device, so alone they are applied at once). Asking for what is already asked is
+    a no-op (`accepted` False; with `Prefer: wait` it waits for the operations already accepted)."""
+    update = update or PortUpdate()
     sets_qos = "qos_policy_id" in update.model_fields_set
-    if update.state is None and not sets_qos:
+    if update.state is None and not sets_qos and not details:
         raise InvalidBody("Nothing to update: give state and/or qos_policy_id.")
     state = None if update.state is None else admin_state(update.state)
     policy = port_qos.named_policy(writer, port.tenant_id, update.qos_policy_id) if sets_qos else None
     check_writable(writer, port)
-    if state is None:
+    if state is None and not details:
         return await port_qos.set_port_policy(writer, port=port, policy=policy)
-    written = await _set_state(writer, port, state)
+    written = await _set_state(writer, port, state or port.state, details)
     if not sets_qos:
         return written
     fresh = ports.get(writer.session, port_id=port.id)
@@ -97,37 +115,56 @@ async def update_port(writer: Writer, *, port: PortRow, update: PortUpdate) -> W
     return await port_qos.set_port_policy(writer, port=fresh, policy=policy)
 
 
-async def _set_state(writer: Writer, port: PortRow, state: str) -> Written:
+async def _set_state(writer: Writer, port: PortRow, state: str, details: Mapping[str, Any]) -> Written:
+    changed = {name: value for name, value in details.items() if getattr(port, name) != value}
     if state == port.state:
+        if changed:
+            ports.update(writer.session, port=port, values=changed)
+            writer.session.commit()
         if not writer.prefs.wait:
-            return Written(port, accepted=False)
+            return Written(reread(writer.engine, PORT, port.id) if changed else port, accepted=bool(changed))
         return await settle(writer, resource_type=PORT, resource_id=port.id, seq=port.accepted_seq)
-    previous = port.state
 
     def claim(session) -> Accepted:
-        ports.set_state(session, port_id=port.id, state=state)
+        previous = ports.update(session, port=port, values={"state": state, **changed})
         op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.UPDATE,
                     progress=f"setting admin state {state}", state=state)  # fmt: skip
-        return Accepted([op], lambda cleanup: ports.set_state(cleanup, port_id=port.id, state=previous))
+        return Accepted([op], lambda cleanup: ports.undo_update(cleanup, port_id=port.id, previous=previous))
 
     written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
     assert written is not None
     return written
 
 
-async def delete_port(writer: Writer, *, port: PortRow) -> Written:
-    """Delete a port without attachment (PortInUse otherwise). A DELETE repeated while one runs
-    waits for that one. `row` None once gone."""
-    if port.attachment_id is not None:
+async def delete_port(writer: Writer, *, port: PortRow, unplug: bool = False) -> Written:
+    """Delete a port without attachment; one with an attachment is PortInUse, or with `unplug`
+    (Neutron's rule) unplugged and deleted in one write. A DELETE repeated while one runs waits
+    for that one. `row` None once gone."""
+    if port.attachment_id is not None and not unplug:
         raise PortInUse(f"Port {port.id} has attachment {port.attachment_id!r}; detach it first.")
     if not port.deleting:
 
         def claim(session) -> Accepted | None:
+            old = attachments.claim_detach(session, port=port) if port.attachment_id is not None else None
+            if port.attachment_id is not None and old is None:
+                return None  # the attachment changed meanwhile: nothing claimed
             if not ports.claim_delete(session, port_id=port.id):
                 return None
-            op = accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id, kind=OpKind.DELETE,
-                        progress="deleting")  # fmt: skip
-            return Accepted([op], lambda cleanup: ports.undo_delete(cleanup, port_id=port.id))
+            ops = []
+            if old is not None:
+                ops.append(accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id,
+                                  kind=OpKind.DETACH, progress=f"unplugging interface {old.iface_id} to delete the port",
+                                  iface_id=old.iface_id, host=old.host))  # fmt: skip
+            ops.append(accept(session, resource_type=PORT, resource_id=port.id, tenant_id=port.tenant_id,
+                              kind=OpKind.DELETE, progress="deleting"))  # fmt: skip
+
+            def undo(cleanup) -> None:
+                ports.undo_delete(cleanup, port_id=port.id)
+                if old is not None:
+                    attachments.undo_detach(cleanup, port_id=port.id, old=old)
+
+            # The wait follows the DELETE; the operations are still delivered in the order accepted.
+            return Accepted(ops[::-1], undo)
 
         written = await write(writer, resource_type=PORT, resource_id=port.id, claim=claim)
         if written is not None:

@@ -48,7 +48,7 @@ async def test_v2_root_lists_resources_and_needs_a_token(stack, v2):
     assert "X-Auth-Token" in message
     neutron_error(await stack.http.get("/v2.0/networks", headers={"X-Auth-Token": "nope"}), 401, "HTTPUnauthorized")
     body = (await v2.request("GET", "/v2.0/")).json()
-    assert {r["collection"] for r in body["resources"]} == {"networks", "ports"}
+    assert {r["collection"] for r in body["resources"]} == {"networks", "ports", "policies"}
 
 
 async def test_extensions(v2):
@@ -61,8 +61,9 @@ async def test_extensions(v2):
     }
     one = await v2.request("GET", "/v2.0/extensions/data-plane-status")
     assert one.status_code == 200 and one.json()["extension"] == served["data-plane-status"]
-    message = neutron_error(await v2.request("GET", "/v2.0/extensions/tag-ports-during-bulk-creation"), 404, "HTTPNotFound")
-    assert "tag-ports-during-bulk-creation" in message
+    assert "tag-ports-during-bulk-creation" in served  # bulk port create carries tags
+    message = neutron_error(await v2.request("GET", "/v2.0/extensions/security-group"), 404, "HTTPNotFound")
+    assert "security-group" in message
 
 
 async def test_network_made_through_v1_is_the_same_network(v2):

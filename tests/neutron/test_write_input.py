@@ -154,5 +154,6 @@ def test_qos_policy_table_reads_a_policy_row():
         "id": "p1", "name": "gold", "project_id": "proj-a", "tenant_id": "proj-a", "description": None, "tags": [],
         "revision_number": None, "created_at": "2026-12-03T12:00:00Z", "updated_at": "2026-12-03T12:00:00Z",
         "shared": False, "is_default": False,
-        "rules": [{"type": "bandwidth_limit", "id": "r1", "max_kbps": 10000, "max_burst_kbps": 0, "direction": "egress"}],
+        "rules": [{"type": "bandwidth_limit", "id": "r1", "max_kbps": 10000, "max_burst_kbps": 0, "direction": "egress",
+                   "qos_policy_id": "p1"}],
     }
