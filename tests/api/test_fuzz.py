@@ -171,6 +171,7 @@ async def test_unknown_query_parameters_are_refused_everywhere(api, stack):
         for name, value in ids.items():
             path = path.replace("{" + name + "}", value)
         path = path.replace("{batch_id}", str(uuid.uuid4())).replace("{token_id}", str(uuid.uuid4()))
+        path = path.replace("{policy_id}", str(uuid.uuid4()))
         assert "{" not in path, path
         for method in methods:
             response = await api.request(method.upper(), path, params={"bogus": "1", "detail": "true"}, json={"x": 1})

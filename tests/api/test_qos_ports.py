@@ -1,10 +1,13 @@
 """qos_policy_id on ports and networks, qos_status on ports, QosPolicyInUse, and the fan-out of a
 policy's new rules, against the real stack (fake plugin: it records what it applied)."""
 
+import asyncio
 import uuid
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 
+from netprov.naming import port_workflow_id
 from plugins.registry import plugin_class
 
 LIMIT = [{"type": "bandwidth_limit", "max_kbps": 8000, "max_burst_kbps": 0, "direction": "egress"}]
@@ -279,7 +282,9 @@ async def test_retry_of_a_failed_port_puts_its_policy_back_on(api, admin, stack)
     port = await port_with(api, network["id"], qos_policy_id=gold["id"])
     path = f"networks/{network['id']}/ports/{port['id']}"
     await api.settle(path, "port", until=qos_settled)
-    # The port fails (an operator cancels an operation in flight is slow to arrange): mark it ERROR directly.
+    # The port fails (an operator cancels an operation in flight is slow to arrange): mark it ERROR directly,
+    # once its workflow run has closed (an open run would keep the status it holds, not the row's).
+    await run_closed(stack, port["id"])
     from sqlmodel import Session
 
     from store.tables import PortRow
@@ -314,3 +319,13 @@ async def test_strict_handling_refuses_qos_changes_on_what_is_not_settled(api):
     assert created.status_code == 201  # a policy is a definition: nothing to wait for
     body = (await api.get(f"networks/{network['id']}/ports/{port['id']}"))["port"]
     assert (body["qos_policy_id"], body["qos_status"]) == (None, None)
+
+
+async def run_closed(stack, port_id: str, timeout: float = 30) -> None:
+    """Wait until the port's workflow has no open run."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    handle = stack.client.get_workflow_handle(port_workflow_id(port_id))
+    while (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+        assert loop.time() < deadline, "the port's workflow run did not close"
+        await asyncio.sleep(0.1)
