@@ -21,8 +21,8 @@ meters and flows the switch really holds, read between the two link reads (bench
 AVAILABLE while the switch does not enforce the limit is a *false AVAILABLE*.
 
 Each fault is watched for at least `--observe` seconds (its effect may show late) and until a few
-samples in a row have every port UP and agreeing (and every limited port's QoS AVAILABLE and agreeing); it converged at the first sample of that final
-streak. Targets: every fault converged within 30 s, no false UP (nor false AVAILABLE) in any sample
+samples in a row have every port UP and agreeing (and every limited port's QoS AVAILABLE and
+agreeing); it converged at the first sample of that final streak. Targets: every fault converged within 30 s, no false UP (nor false AVAILABLE) in any sample
 taken later than 30 s after a fault. Not converged within `--limit` seconds means the fault needed a human. Writes bench/results/truth-<time>.json and prints
 a Markdown table on stderr. Exit code 0 when every target was met, 1 when not, 2 when the stack or
 the fabric could not be set up.
@@ -99,7 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"kinds to draw from (default all: {','.join(FAULTS)})")
     parser.add_argument("--vms", type=int, default=8)
     parser.add_argument("--networks", type=int, default=3)
-    parser.add_argument("--no-qos", action="store_true", help=f"give no port a QoS policy (default: some get {POLICY_KBPS} kbps egress)")
+    parser.add_argument("--no-qos", action="store_true",
+                        help=f"give no port a QoS policy (default: some get {POLICY_KBPS} kbps egress)")  # fmt: skip
     parser.add_argument("--hosts", default="t1,t2")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a fault may take to converge (default 60)")

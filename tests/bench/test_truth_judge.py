@@ -33,7 +33,8 @@ def test_qos_available_without_the_limit_on_the_switch_is_a_false_available():
     plain = VmPort("d", "t1", "4", "n0", "/p/d")
     right, wrong = EgressLimit(1, 1, 8000), EgressLimit(2, 2, 80000)
     qos = {"a": "AVAILABLE", "b": "AVAILABLE", "c": "AVAILABLE"}
-    assert judge_qos([a, b, c, plain], qos, {"a": right, "b": wrong}) == {"a": "agree", "b": "false_available", "c": "false_available"}
+    got = judge_qos([a, b, c, plain], qos, {"a": right, "b": wrong})
+    assert got == {"a": "agree", "b": "false_available", "c": "false_available"}
     # a meter gone (rate None) does not limit; an ERROR while the switch enforces is the cautious lie
     qos = {"a": "AVAILABLE", "b": "ERROR", "c": TRANSITION}
     got = judge_qos([a, b, c], qos, {"a": EgressLimit(1, 1, None), "b": right, "c": right})
