@@ -16,10 +16,14 @@ port against the matrix the API describes:
   in between is *in transition* (the pings saw both states), judged neither way, and not counted
   as agreeing.
 
+Some ports also have a QoS policy (an egress limit): their `qos_status` is judged against the
+meters and flows the switch really holds, read between the two link reads (bench/truth_qos.py):
+AVAILABLE while the switch does not enforce the limit is a *false AVAILABLE*.
+
 Each fault is watched for at least `--observe` seconds (its effect may show late) and until a few
-samples in a row have every port UP and agreeing; it converged at the first sample of that final
-streak. Targets: every fault converged within 30 s, no false UP in any sample taken later than 30 s
-after a fault. Not converged within `--limit` seconds means the fault needed a human. Writes bench/results/truth-<time>.json and prints
+samples in a row have every port UP and agreeing (and every limited port's QoS AVAILABLE and
+agreeing); it converged at the first sample of that final streak. Targets: every fault converged within 30 s, no false UP (nor false AVAILABLE) in any sample
+taken later than 30 s after a fault. Not converged within `--limit` seconds means the fault needed a human. Writes bench/results/truth-<time>.json and prints
 a Markdown table on stderr. Exit code 0 when every target was met, 1 when not, 2 when the stack or
 the fabric could not be set up.
 
@@ -46,12 +50,13 @@ from pathlib import Path
 
 from bench.devstack_run import DevStack
 from bench.truth_faults import FAULTS, Fabric, VmPort
+from bench.truth_qos import AVAILABLE, POLICY_KBPS, TRANSITION, create_policy, device_limits, give_policy, judge_qos
+from bench.truth_qos import wants_policy
 from plugins.ovs import vms
 from plugins.ovs.hosts import stop_hosts
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_S = 30.0
-TRANSITION = "transition"
 STABLE_SAMPLES = 3
 
 
@@ -62,10 +67,14 @@ class Sample:
     verdicts: dict[str, str]  # iface -> agree / false_up / false_down
     reasons: dict[str, str | None] = field(default_factory=dict)  # iface -> link_status_string
     why: dict[str, str] = field(default_factory=dict)  # iface -> the pings that contradict its status
+    qos: dict[str, str] = field(default_factory=dict)  # limited iface -> qos_status (or transition)
+    qos_verdicts: dict[str, str] = field(default_factory=dict)  # limited iface -> agree / false_available / ...
+    qos_reasons: dict[str, str | None] = field(default_factory=dict)  # limited iface -> qos_status_reason
 
     @property
     def converged(self) -> bool:
-        return all(s == "UP" for s in self.links.values()) and all(v == "agree" for v in self.verdicts.values())
+        links = all(s == "UP" for s in self.links.values()) and all(v == "agree" for v in self.verdicts.values())
+        return links and all(self.qos[i] == AVAILABLE and v == "agree" for i, v in self.qos_verdicts.items())
 
 
 @dataclass
@@ -76,9 +85,10 @@ class Round:
     samples: list[Sample] = field(default_factory=list)
     converged_s: float | None = None
     false_up_late: int = 0  # false UP in samples taken more than TARGET_S after the fault
+    false_available_late: int = 0  # false QoS AVAILABLE in samples taken more than TARGET_S after the fault
 
     def count(self, verdict: str) -> int:
-        return sum(1 for s in self.samples for v in s.verdicts.values() if v == verdict)
+        return sum(1 for s in self.samples for v in [*s.verdicts.values(), *s.qos_verdicts.values()] if v == verdict)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"kinds to draw from (default all: {','.join(FAULTS)})")
     parser.add_argument("--vms", type=int, default=8)
     parser.add_argument("--networks", type=int, default=3)
+    parser.add_argument("--no-qos", action="store_true",
+                        help=f"give no port a QoS policy (default: some get {POLICY_KBPS} kbps egress)")  # fmt: skip
     parser.add_argument("--hosts", default="t1,t2")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a fault may take to converge (default 60)")
@@ -107,9 +119,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def build_fabric(stack: DevStack, hosts: list[str], vm_count: int, networks: int) -> Fabric:
+def build_fabric(stack: DevStack, hosts: list[str], vm_count: int, networks: int, qos: bool = True) -> Fabric:
     tenant = f"/v1.1/tenants/truth-{uuid.uuid4().hex[:6]}"
     wait = {"Prefer": "wait=30"}
+    policy = create_policy(stack.http, tenant) if qos else None
     nets = []
     for n in range(networks):
         response = stack.http.post(f"{tenant}/networks", json={"network": {"name": f"net{n}", "plugin": "ovs"}}, headers=wait)
@@ -124,7 +137,11 @@ def build_fabric(stack: DevStack, hosts: list[str], vm_count: int, networks: int
         port.raise_for_status()
         path = f"{tenant}/networks/{nets[network]}/ports/{port.json()['port']['id']}"
         stack.http.put(f"{path}/attachment", json={"attachment": {"id": iface, "host": host}}, headers=wait).raise_for_status()
-        placed.append(VmPort(iface=iface, host=host, ip=ip, network=f"net{network}", port_path=path))
+        limited = policy is not None and wants_policy(i)
+        if limited:
+            give_policy(stack.http, path, policy)
+        placed.append(VmPort(iface=iface, host=host, ip=ip, network=f"net{network}", port_path=path,
+                             qos_kbps=POLICY_KBPS if limited else None))  # fmt: skip
     return Fabric(stack=stack, hosts=hosts, vms=placed)
 
 
@@ -134,18 +151,23 @@ def _reach(a: VmPort, b: VmPort) -> bool:
 
 
 def sample(fabric: Fabric, pool: ThreadPoolExecutor, since: float) -> Sample:
-    before, _ = _links(fabric)
+    before, _, qos_before, _ = _links(fabric)
     pairs = list(combinations(fabric.vms, 2))
     reached = dict(zip(((a.iface, b.iface) for a, b in pairs), pool.map(lambda p: _reach(*p), pairs)))
-    after, reasons = _links(fabric)
+    device = device_limits(fabric) if qos_before else {}
+    after, reasons, qos_after, qos_reasons = _links(fabric)
     # A status that changed while the pings ran is judged neither way: the pings saw both.
     links = {iface: status.partition("@")[0] if after[iface] == status else TRANSITION for iface, status in before.items()}
+    qos = {iface: status if qos_after[iface] == status else TRANSITION for iface, status in qos_before.items()}
     verdicts, why = judge(fabric.vms, links, reached)
-    return Sample(round(time.monotonic() - since, 2), links, verdicts, reasons, why)
+    return Sample(round(time.monotonic() - since, 2), links, verdicts, reasons, why,
+                  qos, judge_qos(fabric.vms, qos, device), qos_reasons)  # fmt: skip
 
 
-def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None]]:
-    links, reasons = {}, {}
+def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None], dict[str, str], dict[str, str | None]]:
+    """Every port's link status (with when it last changed) and link_status_string; every limited
+    port's qos_status and qos_status_reason."""
+    links, reasons, qos, qos_reasons = {}, {}, {}, {}
     for vm in fabric.vms:
         try:
             port = fabric.stack.http.get(vm.port_path, timeout=10).json()["port"]
@@ -153,9 +175,13 @@ def _links(fabric: Fabric) -> tuple[dict[str, str], dict[str, str | None]]:
             # The status and when it last changed: a DOWN and back between two reads still shows.
             links[vm.iface] = f"{port['link_status']}@{link_up.get('last_transition_time')}"
             reasons[vm.iface] = port["link_status_string"]
+            if vm.qos_kbps:
+                qos[vm.iface], qos_reasons[vm.iface] = str(port["qos_status"]), port["qos_status_reason"]
         except Exception:  # noqa: BLE001 - an API that does not answer says nothing true
             links[vm.iface], reasons[vm.iface] = "NO ANSWER", None
-    return links, reasons
+            if vm.qos_kbps:
+                qos[vm.iface], qos_reasons[vm.iface] = "NO ANSWER", None
+    return links, reasons, qos, qos_reasons
 
 
 def judge(vms_: list[VmPort], links: dict[str, str], reached: dict[tuple[str, str], bool]) -> tuple[dict, dict]:
@@ -195,6 +221,7 @@ def observe(fabric: Fabric, pool: ThreadPoolExecutor, record: Round, since: floa
         record.samples.append(s)
         if s.at > TARGET_S:
             record.false_up_late += sum(1 for v in s.verdicts.values() if v == "false_up")
+            record.false_available_late += sum(1 for v in s.qos_verdicts.values() if v == "false_available")
         if s.converged:
             streak_from = s.at if streak == 0 else streak_from
             streak += 1
@@ -210,6 +237,7 @@ def observe(fabric: Fabric, pool: ThreadPoolExecutor, record: Round, since: floa
 
 def summarize(rounds: list[Round], limit: float) -> dict:
     verdicts = [v for r in rounds for s in r.samples for v in s.verdicts.values()]
+    qos_verdicts = [v for r in rounds for s in r.samples for v in s.qos_verdicts.values()]
     by_kind: dict[str, dict] = {}
     for kind in sorted({r.kind for r in rounds}):
         mine = [r for r in rounds if r.kind == kind]
@@ -222,10 +250,14 @@ def summarize(rounds: list[Round], limit: float) -> dict:
             "false_up": sum(r.count("false_up") for r in mine),
             "false_up_after_30s": sum(r.false_up_late for r in mine),
             "false_down": sum(r.count("false_down") for r in mine),
+            "qos_false_available": sum(r.count("false_available") for r in mine),
+            "qos_false_available_after_30s": sum(r.false_available_late for r in mine),
+            "qos_false_not_available": sum(r.count("false_not_available") for r in mine),
         }
     not_converged = [r.index for r in rounds if r.converged_s is None]
     slow = [r.index for r in rounds if r.converged_s is not None and r.converged_s > TARGET_S]
     false_up_late = sum(r.false_up_late for r in rounds)
+    false_available_late = sum(r.false_available_late for r in rounds)
     return {
         "agreement_pct": round(100.0 * verdicts.count("agree") / len(verdicts), 2) if verdicts else None,
         "port_samples": len(verdicts),
@@ -233,9 +265,15 @@ def summarize(rounds: list[Round], limit: float) -> dict:
         "false_up_after_30s": false_up_late,
         "false_down": verdicts.count("false_down"),
         "in_transition": verdicts.count(TRANSITION),
+        "qos_agreement_pct": round(100.0 * qos_verdicts.count("agree") / len(qos_verdicts), 2) if qos_verdicts else None,
+        "qos_port_samples": len(qos_verdicts),
+        "qos_false_available": qos_verdicts.count("false_available"),
+        "qos_false_available_after_30s": false_available_late,
+        "qos_false_not_available": qos_verdicts.count("false_not_available"),
+        "qos_in_transition": qos_verdicts.count(TRANSITION),
         "rounds_not_converged": not_converged,
         "rounds_over_30s": slow,
-        "targets_met": not not_converged and not slow and false_up_late == 0,
+        "targets_met": not not_converged and not slow and false_up_late == 0 and false_available_late == 0,
         "by_kind": by_kind,
         "limit_s": limit,
     }
@@ -243,13 +281,14 @@ def summarize(rounds: list[Round], limit: float) -> dict:
 
 def table(summary: dict) -> str:
     lines = [
-        "| fault | n | converged | p50 s | max s | false UP | false UP after 30 s | false DOWN |",
-        "|---|---|---|---|---|---|---|---|",
+        "| fault | n | converged | p50 s | max s | false UP | false UP after 30 s | false DOWN | QoS false AVAILABLE |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, k in summary["by_kind"].items():
         lines.append(f"| {kind} | {k['faults']} | {k['converged']} | {k['p50_s']} | {k['max_s']} | {k['false_up']} |"
-                     f" {k['false_up_after_30s']} | {k['false_down']} |")  # fmt: skip
-    lines.append(f"\nagreement {summary['agreement_pct']} % of {summary['port_samples']} port-samples;"
+                     f" {k['false_up_after_30s']} | {k['false_down']} | {k['qos_false_available']} |")  # fmt: skip
+    lines.append(f"\nagreement {summary['agreement_pct']} % of {summary['port_samples']} port-samples,"
+                 f" QoS {summary['qos_agreement_pct']} % of {summary['qos_port_samples']};"
                  f" targets met: {summary['targets_met']}")  # fmt: skip
     return "\n".join(lines)
 
@@ -266,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             stack.start()
-            fabric = build_fabric(stack, args.hosts, args.vms, args.networks)
+            fabric = build_fabric(stack, args.hosts, args.vms, args.networks, qos=not args.no_qos)
         except Exception as error:  # noqa: BLE001 - reported, then everything is stopped
             print(f"bench.truth: setup failed: {error!r}\n{stack.output()}", file=sys.stderr)
             return 2
@@ -295,11 +334,15 @@ def run(args: argparse.Namespace) -> int:
             "rounds": [
                 {"index": r.index, "kind": r.kind, "what": r.what, "converged_s": r.converged_s,
                  "false_up": r.count("false_up"), "false_up_after_30s": r.false_up_late,
-                 "false_down": r.count("false_down"),
+                 "false_down": r.count("false_down"), "qos_false_available": r.count("false_available"),
+                 "qos_false_available_after_30s": r.false_available_late,
                  "lies": [{"at": s.at, "verdicts": {k: v for k, v in s.verdicts.items() if v != "agree"},
                            "reasons": {k: s.reasons.get(k) for k, v in s.verdicts.items() if v != "agree"},
-                           "why": s.why}
-                          for s in r.samples if any(v != "agree" for v in s.verdicts.values())]}  # fmt: skip
+                           "why": s.why,
+                           "qos": {k: {"verdict": v, "qos_status": s.qos[k], "reason": s.qos_reasons.get(k)}
+                                   for k, v in s.qos_verdicts.items() if v != "agree"}}
+                          for s in r.samples
+                          if any(v != "agree" for v in [*s.verdicts.values(), *s.qos_verdicts.values()])]}  # fmt: skip
                 for r in rounds
             ],
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from bench.devstack_run import DevStack
 from plugins.ovs import linux
 from plugins.ovs.hosts import BRIDGE, host_files
-from plugins.ovs.switch import VSwitch
+from plugins.ovs.ofctl import OpenFlowBridge
+from plugins.ovs.qos import COOKIE_BASE, COOKIE_MASK
+from plugins.ovs.switch import OvsdbUnavailableError, VSwitch, VsctlError
 
 UNUSED_VLAN = 3999  # inside 1-4094, outside every network's range (NETPROV_OVS_VLAN_RANGE 100-199)
 
@@ -31,6 +34,7 @@ class VmPort:
     ip: str
     network: str  # the network's name in the harness
     port_path: str  # the port's API path
+    qos_kbps: int | None = None  # the egress limit of its QoS policy, None without one
 
 
 @dataclass
@@ -45,6 +49,59 @@ class Fabric:
     def tap(self, vm: VmPort) -> str | None:
         port = self.switch(vm.host).find(vm.iface)
         return port.name if port else None
+
+
+@dataclass(frozen=True)
+class EgressLimit:
+    """An egress limit as the switch really holds it for one VM: the QoS flow on its in_port that
+    sends its packets through a meter, and that meter's rate (None: no such meter)."""
+
+    cookie: int
+    meter_id: int
+    rate_kbps: int | None
+
+
+_METERED = re.compile(r"\bin_port=(?P<ofport>\d+)\b.*\bactions=.*\bmeter:(?P<meter>\d+)")
+
+
+def egress_limits(fabric: Fabric, host: str) -> dict[str, EgressLimit]:
+    """By iface-id: every egress limit host `host`'s switch enforces, read from ovs-vswitchd (dump-flows
+    of netprov's QoS cookies, dump-meters) independently of the plugin's own read-back. Empty when
+    the switch does not answer: then it enforces nothing anyone can see."""
+    bridge = OpenFlowBridge(host, fabric.stack.data_dir)
+    try:
+        by_ofport = {p.ofport: p.iface_id for p in fabric.switch(host).ports() if p.iface_id and p.ofport}
+        flows = bridge.flows(COOKIE_BASE, COOKIE_MASK)
+        meters = bridge.meters()
+    except (OvsdbUnavailableError, VsctlError):
+        return {}
+    found = {}
+    for cookie, lines in flows.items():
+        for line in lines:
+            match = _METERED.search(line)
+            iface = match and by_ofport.get(int(match["ofport"]))
+            if iface:
+                meter = meters.get(int(match["meter"]))
+                found[iface] = EgressLimit(cookie, int(match["meter"]), meter.rate_kbps if meter else None)
+    return found
+
+
+def remove_qos(fabric: Fabric, rnd: random.Random) -> str:
+    """Remove a VM's egress limit by hand, as an operator would with ovs-ofctl: its meter (OpenFlow
+    then drops the flows that use it too) or only its QoS flows (the meter stays, unused)."""
+    limited = [vm for vm in fabric.vms if vm.qos_kbps]
+    if not limited:
+        return "no VM has a QoS policy"
+    vm = rnd.choice(limited)
+    limit = egress_limits(fabric, vm.host).get(vm.iface)
+    if limit is None:
+        return f"{vm.iface} has no egress limit on host {vm.host} to remove"
+    bridge = OpenFlowBridge(vm.host, fabric.stack.data_dir)
+    if rnd.random() < 0.5:
+        bridge.ofctl("del-meter", bridge.target, f"meter={limit.meter_id}")
+        return f"meter {limit.meter_id} (egress limit of {vm.iface}) deleted by hand on host {vm.host}"
+    bridge.ofctl("del-flows", bridge.target, f"cookie={limit.cookie:#x}/-1")
+    return f"QoS flows (cookie {limit.cookie:#x}) of {vm.iface} deleted by hand on host {vm.host}"
 
 
 def kill_agent(fabric: Fabric, rnd: random.Random) -> str:
@@ -119,5 +176,6 @@ FAULTS: dict[str, Callable[[Fabric, random.Random], str]] = {
     "retag": retag,
     "remove_interface": remove_interface,
     "wrong_network": wrong_network,
+    "remove_qos": remove_qos,
 }
 
