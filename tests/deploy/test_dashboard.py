@@ -92,8 +92,10 @@ async def test_every_metric_the_dashboard_names_is_served(running):
     headers = {"X-Auth-Token": running.env["NETPROV_ADMIN_TOKEN"]}
     async with httpx.AsyncClient(base_url=f"{running.api}/v1.1/tenants/{TENANT}", headers=headers, timeout=30) as http:
         # Traffic that makes every series exist: a success, a transient failure, a permanent one, a 4xx.
-        for name in ("dash-ok", "flaky1-dash", "fail-dash"):
-            response = await http.post("networks", json={"network": {"name": name}}, headers={"Prefer": "wait=15"})
+        # fake's one-step actions run as local activities; qbh-sim's steps as ordinary ones: both kinds fail once.
+        for name, plugin in (("dash-ok", "fake"), ("flaky1-dash", "fake"), ("fail-dash", "fake"), ("fail-dash-qbh", "qbh-sim")):
+            network = {"name": name, "plugin": plugin}
+            response = await http.post("networks", json={"network": network}, headers={"Prefer": "wait=15"})
             assert response.status_code == 201, response.text
         assert (await http.get("networks/not-a-uuid")).status_code == 400
         served = served_names((await http.get(f"{running.api}/metrics")).text)
