@@ -21,7 +21,8 @@ TENANT = "graceful"
 
 @pytest.fixture(scope="module")
 def slow(services_factory, deploy_database):
-    services = services_factory(deploy_database, NETPROV_FAKE_LATENCY_MS=str(SLOW_MS))
+    """Plugin steps as ordinary activities (`slow_local` below has the default: one-step actions as local ones)."""
+    services = services_factory(deploy_database, NETPROV_FAKE_LATENCY_MS=str(SLOW_MS), NETPROV_LOCAL_STEPS="false")
     services.api = services.start_api("api")
     services.start_worker("worker-1")
     services.wait_healthy(services.api)
@@ -109,7 +110,7 @@ async def test_sigterm_to_a_worker_finishes_its_activity_and_the_next_worker_car
 
 @pytest.fixture(scope="module")
 def slow_local(services_factory, deploy_database):
-    """The same, with one-step plugin actions as local activities (NETPROV_LOCAL_STEPS)."""
+    """The same, with one-step plugin actions as local activities (NETPROV_LOCAL_STEPS, the default)."""
     services = services_factory(deploy_database, NETPROV_FAKE_LATENCY_MS=str(SLOW_MS), NETPROV_LOCAL_STEPS="true")
     services.api = services.start_api("api")
     services.start_worker("worker-1")
