@@ -38,9 +38,10 @@ from store.tables import NetworkRow, OperationRow, PortRow
 log = logging.getLogger("netprov.api")
 RPC_TIMEOUT = timedelta(seconds=5)
 CONNECT_TIMEOUT = 3.0
-# A stopped engine refuses the probe at once; a busy one (a dev server flushing its SQLite file) was seen to take
-# over a second to answer it, and a write must not get a 503 for that.
-HEALTH_TIMEOUT = timedelta(seconds=2.5)
+# A stopped engine refuses the probe at once; a busy one (a dev server flushing its SQLite file, or starting
+# while other suites hold both cores) was seen to take over 2.5 s to answer it, and a write must not get a 503
+# for that: the probe waits as long as any other call to the engine.
+HEALTH_TIMEOUT = RPC_TIMEOUT
 # A successful contact with the engine vouches for it this long: writes skip the health probe.
 REACHABLE_FOR = 1.0
 # How long accepted operations' "delivered" marks are gathered into one write (see mark_delivered_soon).
