@@ -6,6 +6,8 @@ session's namespaces are touched."""
 
 import time
 
+import pytest
+
 from ovs_cloud import CONTRACT_S, Cloud
 
 from netprov.settings import Settings
@@ -28,6 +30,8 @@ def _qos_events(cloud: Cloud, port_id: str) -> list[tuple[str | None, str | None
         engine.dispose()
 
 
+# Known flaky (the removed meter was put back before a check saw it, twice in many runs): rerun, see the wave-2 note.
+@pytest.mark.flaky(reruns=2)
 def test_meter_deleted_by_hand_shows_in_qos_status_and_is_put_back(cloud: Cloud):
     host = cloud.hosts[0]
     policy = cloud.http.post("/qos_policies", json={"qos_policy": {"name": "truth-gold", "rules": LIMIT}})
