@@ -26,10 +26,11 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from netprov.batch import BatchGroup, BatchPlan, BatchSettled, BatchWorkflowInput, ChunkFailure, ChunkInput, ChunkResult, ItemKind, ItemOutcome
+from netprov.batch import CHUNK_ACTIVITIES, BatchGroup, BatchPlan, BatchSettled, BatchWorkflowInput, ChunkFailure, ChunkInput, ChunkResult, ItemKind, ItemOutcome
 from netprov.operations import PluginAction, PluginRequest
 from netprov.settings import Settings
-from netprov.status import ERROR, PROVISIONING, AttachmentStatus, NetworkStatus, PortStatus
+from netprov.qos import clears, spec_from_dict
+from netprov.status import ERROR, PROVISIONING, AttachmentStatus, NetworkStatus, PortStatus, QosStatus
 from netprov.tracing import plugin_span
 from plugins.base import Plugin, PluginError
 from plugins.registry import PluginSet, UnknownPluginError, plugin_class
@@ -42,13 +43,10 @@ ACTIONS = {
     ItemKind.NETWORK: PluginAction.CREATE_NETWORK,
     ItemKind.PORT: PluginAction.CREATE_PORT,
     ItemKind.ATTACHMENT: PluginAction.PLUG_INTERFACE,
+    ItemKind.QOS: PluginAction.APPLY_QOS,
 }
-# Activity names, one per kind: the Temporal UI says what each chunk does.
-ACTIVITY_NAMES = {
-    ItemKind.NETWORK: "batch_create_networks",
-    ItemKind.PORT: "batch_create_ports",
-    ItemKind.ATTACHMENT: "batch_plug_interfaces",
-}
+# Kinds whose items act on an interface: grouped (and run) per host.
+HOST_KINDS = (ItemKind.ATTACHMENT, ItemKind.QOS)
 PLUGIN_MISSING = "PluginMissing"
 HEARTBEAT_EVERY_S = 1.0
 
@@ -87,7 +85,7 @@ class BatchActivities:
             return BatchPlan(batch_id=input.batch_id)
         groups: dict[tuple[str, str, str], BatchGroup] = {}
         for position, kind, host, plugin in rows.pending:
-            key = (kind, plugin, host if kind == ItemKind.ATTACHMENT else "")
+            key = (kind, plugin, host if kind in HOST_KINDS else "")
             if key not in groups:
                 groups[key] = self._group(kind, plugin, key[2])
             groups[key].positions.append(position)
@@ -130,16 +128,20 @@ class BatchActivities:
 
     # -- chunks ------------------------------------------------------------------------------
 
-    @activity.defn(name=ACTIVITY_NAMES[ItemKind.NETWORK])
+    @activity.defn(name=CHUNK_ACTIVITIES[ItemKind.NETWORK])
     def create_networks(self, chunk: ChunkInput) -> ChunkResult:
         return self.apply_chunk(chunk)
 
-    @activity.defn(name=ACTIVITY_NAMES[ItemKind.PORT])
+    @activity.defn(name=CHUNK_ACTIVITIES[ItemKind.PORT])
     def create_ports(self, chunk: ChunkInput) -> ChunkResult:
         return self.apply_chunk(chunk)
 
-    @activity.defn(name=ACTIVITY_NAMES[ItemKind.ATTACHMENT])
+    @activity.defn(name=CHUNK_ACTIVITIES[ItemKind.ATTACHMENT])
     def plug_interfaces(self, chunk: ChunkInput) -> ChunkResult:
+        return self.apply_chunk(chunk)
+
+    @activity.defn(name=CHUNK_ACTIVITIES[ItemKind.QOS])
+    def apply_qos(self, chunk: ChunkInput) -> ChunkResult:
         return self.apply_chunk(chunk)
 
     def apply_chunk(self, chunk: ChunkInput) -> ChunkResult:
@@ -194,6 +196,8 @@ class BatchActivities:
         def fail(reason: str, **fields) -> store.ItemUpdate:
             return store.ItemUpdate(item.position, ERROR, table, item.resource_id, item.op_seq, True, reason, item.attempts, fields)
 
+        if kind == ItemKind.QOS:
+            return self._prepare_qos(item, rows, plugin, request_id, fail)
         if kind == ItemKind.NETWORK:
             network = rows.networks.get(item.resource_id)
             if network is None:
@@ -243,6 +247,25 @@ class BatchActivities:
             "attachment_reason": None,
         }
         return _Work(item, request, table, on_success, AttachmentStatus.AVAILABLE.value)
+
+    @staticmethod
+    def _prepare_qos(item: BatchItemRow, rows: store.ChunkRows, plugin: str, request_id: str, fail) -> "_Work | store.ItemUpdate":
+        """The APPLY_QOS of a QoS fan-out's item: the request the port's workflow would make (the
+        interface and host as planned: later operations on the port wait for this item)."""
+        port = rows.ports.get(item.resource_id)
+        if port is None:
+            return fail("cancelled: the port was deleted before its QoS was applied")
+        network = rows.networks.get(item.network_id or "")
+        spec = spec_from_dict(rows.qos_specs.get(item.op_id) or {})
+        if network is None:
+            reason = f"applying QoS policy {spec.policy_name!r} failed: network {item.network_id} no longer exists"
+            return fail(reason, **store.error_fields(ItemKind.QOS, reason))
+        request = PluginRequest(
+            plugin, request_id, port.tenant_id, network.id, network.name, port_id=port.id, state=port.state,
+            iface_id=item.iface_id, host=item.host, extra={k: str(v) for k, v in (network.plugin_data or {}).items()}, qos=spec,
+        )  # fmt: skip
+        done = None if clears(spec) else QosStatus.AVAILABLE.value
+        return _Work(item, request, store.table_of(ItemKind.QOS), {"qos_status": done, "qos_status_reason": None}, QosStatus.AVAILABLE.value)
 
     def _call_plugin(self, plugin: Plugin, call: str, requests: list[PluginRequest]) -> list:
         """The plugin's results for `requests`, in order. A bulk plugin gets them in one call; any
@@ -296,6 +319,8 @@ class BatchActivities:
             progress = f"retrying {call} (attempt {attempts + 1} of {max_attempts}) after: {result}"
             return store.ItemUpdate(item.position, PROVISIONING, w.table, item.resource_id, item.op_seq, False, None, attempts, {"progress": progress})
         reason = f"{call} failed after {attempts} attempts: {result}" if result.transient else f"{call} failed: {result}"
+        if kind == ItemKind.QOS and w.request.qos is not None:
+            reason = f"applying QoS policy {w.request.qos.policy_name!r} failed: {reason}"
         return store.ItemUpdate(item.position, ERROR, w.table, item.resource_id, item.op_seq, True, reason, attempts,
                                 store.error_fields(kind, reason))
 

@@ -24,7 +24,7 @@ from temporalio.common import (
 from temporalio.service import RPCError
 
 from api.workflow_gateway import RPC_TIMEOUT, EngineUnavailable, WorkflowGateway
-from netprov.batch import BatchWorkflowInput, ItemKind
+from netprov.batch import TOPOLOGY_KINDS, BatchPurpose, BatchWorkflowInput, ItemKind
 from netprov.naming import SA_RESOURCE_TYPE, SA_STATUS, SA_TENANT, WorkflowType, batch_workflow_id
 from netprov.status import PROVISIONING, ResourceType
 from store import batches as store
@@ -35,9 +35,27 @@ log = logging.getLogger("netprov.api.batches")
 START_GRACE = timedelta(seconds=3)
 
 
-def summary(kinds: dict[str, int], tenant_id: str) -> str:
-    parts = [f"{kinds.get(kind.value, 0)} {kind.plural}" for kind in ItemKind]
+def summary(kinds: dict[str, int], tenant_id: str, purpose: str = BatchPurpose.TOPOLOGY) -> str:
+    """The Temporal UI's one line for a batch run."""
+    if purpose == BatchPurpose.QOS_FAN_OUT:
+        return f"QoS fan-out to {kinds.get(ItemKind.QOS.value, 0)} ports for tenant {tenant_id}"
+    parts = [f"{kinds.get(kind.value, 0)} {kind.plural}" for kind in TOPOLOGY_KINDS]
     return f"Batch of {', '.join(parts)} for tenant {tenant_id}"
+
+
+def details(batch: BatchRow) -> str:
+    """The Temporal UI's description of a batch run."""
+    if batch.purpose == BatchPurpose.QOS_FAN_OUT:
+        return (
+            "Applies a QoS policy change to the ports that had nothing else in flight, in chunks per plugin and "
+            "host (store/qos_fan_out.py); each port's qos_status shows its progress. Query `progress` for counts."
+        )
+    run = "its first run" if batch.generation == 0 else f"retry {batch.generation}: the items that had failed"
+    return (
+        f"Provisions the networks, then the ports, then the attachments of batch {batch.id}, in chunks per "
+        f"plugin and host; this is {run}. Query `progress` for counts per kind and status; "
+        f"GET /v1.1/tenants/{batch.tenant_id}/batches/{batch.id} lists every item."
+    )
 
 
 async def start_batch(gateway: WorkflowGateway, batch: BatchRow, kinds: dict[str, int]) -> None:
@@ -53,7 +71,6 @@ async def start_batch(gateway: WorkflowGateway, batch: BatchRow, kinds: dict[str
             ]
         )
     conflict = WorkflowIDConflictPolicy.USE_EXISTING if batch.generation == 0 else WorkflowIDConflictPolicy.TERMINATE_EXISTING
-    run = "its first run" if batch.generation == 0 else f"retry {batch.generation}: the items that had failed"
     try:
         await client.start_workflow(
             WorkflowType.BATCH,
@@ -63,12 +80,8 @@ async def start_batch(gateway: WorkflowGateway, batch: BatchRow, kinds: dict[str
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=conflict,
             search_attributes=attributes,
-            static_summary=summary(kinds, batch.tenant_id),
-            static_details=(
-                f"Provisions the networks, then the ports, then the attachments of batch {batch.id}, in chunks per "
-                f"plugin and host; this is {run}. Query `progress` for counts per kind and status; "
-                f"GET /v1.1/tenants/{batch.tenant_id}/batches/{batch.id} lists every item."
-            ),
+            static_summary=summary(kinds, batch.tenant_id, batch.purpose),
+            static_details=details(batch),
             rpc_timeout=RPC_TIMEOUT,
         )
     except RPCError as error:

@@ -70,18 +70,21 @@ def refusal(problems: list[str]) -> InvalidBody:
     return InvalidBody(f"{problems[0]}{more}; nothing was stored.", errors=problems)
 
 
-def plan_batch(session: Session, spec: BatchSpec, *, tenant_id: str, settings: Settings, strict: bool) -> PlannedBatch:
+def plan_batch(
+    session: Session, spec: BatchSpec, *, tenant_id: str, settings: Settings, strict: bool, refs_are_ids: bool = False
+) -> PlannedBatch:
     """Check the whole batch of `tenant_id` and resolve it; raise InvalidBody (422) naming every
     bad item (up to MAX_ERRORS). `strict`: the caller asked for strict handling (existing networks
-    must be AVAILABLE). Reads through `session`, writes nothing."""
-    plan, problems = check_batch(session, spec, tenant_id=tenant_id, settings=settings, strict=strict)
+    must be AVAILABLE). `refs_are_ids`: each port's ref is the fresh UUID it gets as its id (the
+    caller chose them, e.g. to name interfaces after their ports). Reads through `session`, writes nothing."""
+    plan, problems = check_batch(session, spec, tenant_id=tenant_id, settings=settings, strict=strict, refs_are_ids=refs_are_ids)
     if problems:
         raise refusal([str(problem) for problem in problems])
     return plan
 
 
 def check_batch(
-    session: Session, spec: BatchSpec, *, tenant_id: str, settings: Settings, strict: bool
+    session: Session, spec: BatchSpec, *, tenant_id: str, settings: Settings, strict: bool, refs_are_ids: bool = False
 ) -> tuple[PlannedBatch, list[ItemProblem]]:
     """`plan_batch` for a caller that answers bad items its own way: the plan (to be used only
     when there are no problems) and every item problem, in request order. Raises InvalidBody only
@@ -93,6 +96,7 @@ def check_batch(
     if total > MAX_ITEMS:
         raise InvalidBody(f"The batch has {total} items; at most {MAX_ITEMS} are allowed in one batch.")
     planner = _Planner(session, tenant_id, settings, strict)
+    planner.refs_are_ids = refs_are_ids
     planner.policies = _named_policies(session, spec, tenant_id)
     return planner.plan(spec), planner.problems
 
@@ -117,6 +121,7 @@ class _Planner:
         self.tenant_id = tenant_id
         self.settings = settings
         self.strict = strict
+        self.refs_are_ids = False
         self.refs: dict[str, str] = {}
         self.problems: list[ItemProblem] = []
         # Existing networks of the batch's ports that are AVAILABLE: their attachments wait on the
@@ -175,7 +180,8 @@ class _Planner:
             own = check_uuid(p.qos_policy_id, "qos_policy_id") if p.qos_policy_id is not None else None
             if own is not None:
                 columns["qos_policy_id"] = own  # canonical form
-            planned = PlannedPort(ref=p.ref, id=str(uuid.uuid4()), network_id=network_id, columns=columns)
+            port_id = str(uuid.UUID(p.ref)) if self.refs_are_ids else str(uuid.uuid4())
+            planned = PlannedPort(ref=p.ref, id=port_id, network_id=network_id, columns=columns)
             self._plan_qos(planned, own or (existing[network_id].qos_policy_id if network_id in existing else None))
             plan.ports.append(planned)
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from api.deps import check_uuid
 from api.problems import BadRequest, BatchNotFound
 from api.views import workflow_url
-from netprov.batch import BatchBody, BatchItemBody, ItemKind
+from netprov.batch import BatchBody, BatchItemBody, BatchPurpose, ItemKind
 from netprov.naming import batch_workflow_id
 from netprov.resources import Links
 from netprov.settings import Settings
@@ -26,7 +26,8 @@ def batch_of(session: Session, tenant_id: str, batch_id: str) -> BatchRow:
     """The tenant's batch `batch_id`: 400 for a malformed id, 404 BatchNotFound for another tenant's too."""
     batch_id = check_uuid(batch_id, "batch id")
     batch = session.get(BatchRow, batch_id)
-    if batch is None or batch.tenant_id != tenant_id:
+    # A QoS fan-out is netprov's own way of applying a policy change, not a batch the tenant posted.
+    if batch is None or batch.tenant_id != tenant_id or batch.purpose != BatchPurpose.TOPOLOGY:
         raise BatchNotFound(f"Batch {batch_id} not found.")
     return batch
 

@@ -53,20 +53,22 @@ async def accept_batch(
     spec: BatchSpec,
     strict: bool = False,
     idempotent: IdempotentRequest | None = None,
+    refs_are_ids: bool = False,
 ) -> AcceptedBatch:
     """Plan `spec` for `tenant_id`, store it and start its workflow; the batch's id.
 
     Raises what the planning raises (InvalidBody, nothing stored); ServiceUnavailable (503,
     nothing stored) when the engine cannot be reached. With `idempotent`, a second request with
     the same key and digest gets the first one's batch (created=False); with the same key and
-    another digest, IdempotencyKeyReused. The database work runs off the event loop, each step
-    on a session of its own: no connection is held across an await.
+    another digest, IdempotencyKeyReused. `refs_are_ids`: the ports' refs are fresh UUIDs the caller
+    chose as their ids (the Neutron view's bulk create). The database work runs off the event loop,
+    each step on a session of its own: no connection is held across an await.
     """
     earlier = await run_in_threadpool(_earlier, engine, tenant_id, idempotent)
     if earlier is not None:
         return AcceptedBatch(earlier, created=False)
     await require_engine(gateway)
-    stored = await run_in_threadpool(store_batch, engine, settings, tenant_id, spec, idempotent, strict)
+    stored = await run_in_threadpool(store_batch, engine, settings, tenant_id, spec, idempotent, strict, refs_are_ids)
     if isinstance(stored, str):
         return AcceptedBatch(stored, created=False)
     batch, kinds = stored
@@ -92,13 +94,14 @@ def _earlier(engine: Engine, tenant_id: str, idempotent: IdempotentRequest | Non
 
 
 def store_batch(
-    engine: Engine, settings: Settings, tenant_id: str, spec: BatchSpec, idempotent: IdempotentRequest | None, strict: bool
+    engine: Engine, settings: Settings, tenant_id: str, spec: BatchSpec, idempotent: IdempotentRequest | None, strict: bool,
+    refs_are_ids: bool = False,
 ) -> tuple[BatchRow, dict[str, int]] | str:
     """Plan and write the batch in one transaction, its workflow not started yet; the batch row and
     its item counts per kind, or the id of the batch a concurrent request with the same
     Idempotency-Key stored."""
     with Session(engine) as session:
-        plan = plan_batch(session, spec, tenant_id=tenant_id, settings=settings, strict=strict)
+        plan = plan_batch(session, spec, tenant_id=tenant_id, settings=settings, strict=strict, refs_are_ids=refs_are_ids)
         batch_id = idempotency.resource_id_for(tenant_id, idempotent.key if idempotent else None)
         batch = BatchRow(id=batch_id, tenant_id=tenant_id, status=BatchStatus.PROVISIONING.value)
         try:

@@ -1,5 +1,7 @@
 """Writes that reach many ports at once (a QoS policy's new rules, a network's new policy): one
-operation per port, accepted in one transaction with the change, delivered concurrently.
+operation per port, accepted in one transaction with the change. The operations of idle ports are
+applied by one QoS fan-out batch (store/qos_fan_out.py), started right after the commit; the others
+are delivered to their ports' workflows concurrently.
 
 Unlike `write_flow.write`, a fan-out is never undone: once committed, its operations are in the
 outbox, so an engine that becomes unreachable half-way (or an API that crashes) only delays the
@@ -17,10 +19,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from api import admission
+from api.batch_flow import start_batch
 from api.db_threads import in_writer
 from api.workflow_gateway import EngineUnavailable, WorkflowGateway
 from api.write_flow import DB_RECHECK_SECONDS, Writer, require_engine
+from netprov.batch import ItemKind
 from store.effective import table_for
+from store.qos_fan_out import FanOut
 from store.tables import OperationRow
 
 log = logging.getLogger("netprov.api")
@@ -28,31 +33,37 @@ log = logging.getLogger("netprov.api")
 DELIVERY_CONCURRENCY = 32
 
 
-async def fan_out(writer: Writer, claim: Callable[[Session], Sequence[OperationRow]]) -> list[OperationRow]:
-    """Check the engine, run `claim` (the change plus its operations) and commit, then deliver. Without
-    `Prefer: wait` the answer does not wait for the delivery (the operations are already durable in the
-    outbox: a fan-out to 1,000 idle ports takes the engine tens of seconds to start); with
-    `Prefer: wait=N` it delivers, then holds until every operation is applied or N passes."""
+async def fan_out(writer: Writer, claim: Callable[[Session], FanOut]) -> FanOut:
+    """Check the engine, run `claim` (the change plus its operations) and commit, start the batch,
+    then deliver the rest. Without `Prefer: wait` the answer does not wait for the delivery (the
+    operations are already durable in the outbox); with `Prefer: wait=N` it delivers, then holds
+    until every operation is applied or N passes."""
     session = writer.session
     with admission.write_slot(writer.settings, writer.prefs.received_at):
         await require_engine(writer.gateway, session)
         started = time.monotonic()
-        ops = await in_writer(writer.engine, _claim_and_commit, session, claim)
-    log.info("fan-out: %d operations accepted in %.3fs", len(ops), time.monotonic() - started)
+        fanned = await in_writer(writer.engine, _claim_and_commit, session, claim)
+    log.info("fan-out: %d operations accepted in %.3fs, %d of them for batch %s", len(fanned.ops),
+             time.monotonic() - started, fanned.batch_ports, fanned.batch.id if fanned.batch else "-")  # fmt: skip
+    if fanned.batch is not None:
+        try:
+            await start_batch(writer.gateway, fanned.batch, {ItemKind.QOS.value: fanned.batch_ports})
+        except EngineUnavailable:
+            log.warning("fan-out: batch %s left to the outbox sweeper to start (engine unreachable)", fanned.batch.id)
     if not writer.prefs.wait:
-        _in_background(deliver_concurrently(writer.gateway, ops))
-        return ops
-    await deliver_concurrently(writer.gateway, ops)
-    await wait_all_applied(writer, ops)
-    return ops
+        _in_background(deliver_concurrently(writer.gateway, fanned.to_deliver))
+        return fanned
+    await deliver_concurrently(writer.gateway, fanned.to_deliver)
+    await wait_all_applied(writer, fanned.ops)
+    return fanned
 
 
-def _claim_and_commit(session: Session, claim: Callable[[Session], Sequence[OperationRow]]) -> list[OperationRow]:
+def _claim_and_commit(session: Session, claim: Callable[[Session], FanOut]) -> FanOut:
     """The fan-out's one transaction (on a writer thread: it may wait for the database's write lock)."""
     try:
-        ops = list(claim(session))
+        fanned = claim(session)
         session.commit()
-        return ops
+        return fanned
     except BaseException:
         session.rollback()
         raise

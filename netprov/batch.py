@@ -19,10 +19,34 @@ class ItemKind(StrEnum):
     NETWORK = "network"
     PORT = "port"
     ATTACHMENT = "attachment"
+    # A QoS policy's rules put on a port: the items of a QoS fan-out (BatchPurpose.QOS_FAN_OUT).
+    QOS = "qos"
 
     @property
     def plural(self) -> str:
-        return f"{self.value}s"
+        return self.value if self == ItemKind.QOS else f"{self.value}s"
+
+
+# The chunk activity of each kind (workflows/batch.py schedules them, activities/batch.py defines them):
+# the Temporal UI says what each chunk does.
+CHUNK_ACTIVITIES = {
+    ItemKind.NETWORK: "batch_create_networks",
+    ItemKind.PORT: "batch_create_ports",
+    ItemKind.ATTACHMENT: "batch_plug_interfaces",
+    ItemKind.QOS: "batch_apply_qos",
+}
+
+# The kinds of a batch a tenant posts (a topology): its counts and its summary name these.
+TOPOLOGY_KINDS = (ItemKind.NETWORK, ItemKind.PORT, ItemKind.ATTACHMENT)
+
+
+class BatchPurpose(StrEnum):
+    """Why a batch exists. A TOPOLOGY is posted by a tenant (`/batches`); a QOS_FAN_OUT is made by
+    netprov when a policy change reaches many idle ports (api/fan_out.py), applied by the same
+    workflow a chunk at a time, and not listed among the tenant's batches."""
+
+    TOPOLOGY = "topology"
+    QOS_FAN_OUT = "qos_fan_out"
 
 
 class ItemOutcome(StrEnum):

@@ -222,6 +222,11 @@ def _in_range(name: str, value: Any, bounds: tuple[int, int]) -> None:
         raise QosRuleError(f"{name} {value!r} is out of range: an integer from {low} to {high}")
 
 
+def clears(spec: QosSpec) -> bool:
+    """True for the spec of a port no policy applies to any more (applying it removes the QoS)."""
+    return spec.policy_id is None and not spec.rules
+
+
 def spec_to_dict(spec: QosSpec) -> dict[str, Any]:
     """The JSON form of a spec (an accepted operation's payload); the inverse of spec_from_dict."""
     return {"policy_id": spec.policy_id, "policy_name": spec.policy_name, "rules": [rule_to_dict(r) for r in spec.rules]}

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     batch_chunk_size: int = Field(200, ge=1, le=5000)
     batch_max_parallel_chunks: int = Field(4, ge=1)
     batch_item_threads: int = Field(8, ge=1)
+    # A QoS policy change reaching at least this many idle ports applies to them as one batch
+    # (store/qos_fan_out.py); fewer, or ports with work in flight, go through their own workflows.
+    qos_fan_out_batch_min_ports: int = Field(16, ge=1)
 
     # Link monitor (workflows/link_monitor.py, docs/readme/ovs.md): how often link status is re-checked and
     # hosts reconciled, and how long a check waits for a host's agent to pick it up before that agent

@@ -15,11 +15,11 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from netprov.batch import ItemKind
-from netprov.status import ERROR, PROVISIONING, AttachmentStatus, BatchStatus, LinkStatus, NetworkStatus, PortStatus
+from netprov.batch import TOPOLOGY_KINDS, BatchPurpose, ItemKind
+from netprov.status import ERROR, PROVISIONING, AttachmentStatus, BatchStatus, LinkStatus, NetworkStatus, PortStatus, QosStatus
 from store import events
 from store.projection import refresh_conditions
-from store.tables import BatchItemRow, BatchRow, NetworkRow, PortRow, utcnow
+from store.tables import BatchItemRow, BatchRow, NetworkRow, OperationRow, PortRow, utcnow
 
 CANCELLED = "cancelled: the batch was cancelled before this item was applied"
 # Statuses an item can end in, per kind (PROVISIONING while it has not).
@@ -27,6 +27,7 @@ ITEM_STATUSES: dict[str, tuple[str, ...]] = {
     ItemKind.NETWORK: tuple(NetworkStatus),
     ItemKind.PORT: tuple(PortStatus),
     ItemKind.ATTACHMENT: tuple(AttachmentStatus),
+    ItemKind.QOS: (QosStatus.AVAILABLE.value, QosStatus.ERROR.value),
 }
 _CHUNK = 500  # rows per IN (...) list, well under every database's parameter limit
 
@@ -58,17 +59,23 @@ def record_events(session: Session, resources: Iterable[tuple[str, str]]) -> Non
 
 
 def item_counts(connection: Connection | Session, batch_id: str) -> dict[str, dict[str, int]]:
-    """{kind: {"total": n, status: n, ...}} with every status of the kind, zeros included."""
-    counts = {kind.value: {"total": 0, PROVISIONING: 0} | dict.fromkeys(ITEM_STATUSES[kind], 0) for kind in ItemKind}
+    """{kind: {"total": n, status: n, ...}} with every status of the kind, zeros included: the
+    topology kinds always, others (a QoS fan-out's) when the batch has such items."""
+    counts = {kind.value: _zero_counts(kind) for kind in TOPOLOGY_KINDS}
     rows = connection.execute(
         select(BatchItemRow.kind, BatchItemRow.status, func.count())
         .where(BatchItemRow.batch_id == batch_id)
         .group_by(BatchItemRow.kind, BatchItemRow.status)
     ).all()
     for kind, status, count in rows:
-        counts[kind][status] = counts[kind].get(status, 0) + count
-        counts[kind]["total"] += count
+        of_kind = counts.setdefault(kind, _zero_counts(ItemKind(kind)))
+        of_kind[status] = of_kind.get(status, 0) + count
+        of_kind["total"] += count
     return counts
+
+
+def _zero_counts(kind: ItemKind) -> dict[str, int]:
+    return {"total": 0, PROVISIONING: 0} | dict.fromkeys(ITEM_STATUSES[kind], 0)
 
 
 def batch_status(counts: dict[str, dict[str, int]]) -> BatchStatus:
@@ -90,8 +97,13 @@ def batch_items(session: Session, batch_id: str) -> list[BatchItemRow]:
 
 
 def tenant_batches(session: Session, tenant_id: str) -> list[BatchRow]:
+    """The topologies the tenant posted (not the QoS fan-outs netprov made for it)."""
     return list(
-        session.execute(select(BatchRow).where(BatchRow.tenant_id == tenant_id).order_by(BatchRow.created_at, BatchRow.id)).scalars()
+        session.execute(
+            select(BatchRow)
+            .where(BatchRow.tenant_id == tenant_id, BatchRow.purpose == BatchPurpose.TOPOLOGY.value)
+            .order_by(BatchRow.created_at, BatchRow.id)
+        ).scalars()
     )
 
 
@@ -183,6 +195,8 @@ class ChunkRows:
     network_items: dict[str, BatchItemRow]
     # The batch items of the ports involved (for attachments), by port id.
     port_items: dict[str, BatchItemRow]
+    # The QoS spec (netprov.qos.spec_to_dict) each QoS item's operation carries, by op_id.
+    qos_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def chunk_rows(engine: Engine, batch_id: str, positions: list[int]) -> ChunkRows:
@@ -204,8 +218,11 @@ def chunk_rows(engine: Engine, batch_id: str, positions: list[int]) -> ChunkRows
                 BatchItemRow.resource_id.in_(network_ids | port_ids),
             )
         ).scalars().all()
+        qos_ops = [item.op_id for item in items if item.kind == ItemKind.QOS]
+        specs = session.execute(select(OperationRow.op_id, OperationRow.payload).where(OperationRow.op_id.in_(qos_ops))).all() if qos_ops else []
         session.expunge_all()
         return ChunkRows(
+            qos_specs={op_id: (payload or {}).get("qos") or {} for op_id, payload in specs},
             items=items,
             networks=networks,
             ports=ports,
@@ -280,6 +297,8 @@ def error_fields(kind: ItemKind, reason: str) -> dict[str, Any]:
         return {"status": NetworkStatus.ERROR.value, "status_reason": reason}
     if kind == ItemKind.PORT:
         return {"status": PortStatus.ERROR.value, "status_reason": reason}
+    if kind == ItemKind.QOS:
+        return {"qos_status": QosStatus.ERROR.value, "qos_status_reason": reason}
     return {
         "attachment_status": AttachmentStatus.ERROR.value,
         "attachment_reason": reason,

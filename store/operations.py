@@ -3,6 +3,7 @@ the resource change it goes with, then delivered to the resource's workflow (api
 the ones a crash left undelivered)."""
 
 import uuid
+from typing import Any
 
 from sqlalchemy import case, update
 from sqlalchemy.engine import Engine
@@ -72,7 +73,7 @@ def forget_unstarted(session: Session, *, resource_type: str, resource_id: str) 
     session.execute(table.__table__.delete().where(table.id == resource_id))
 
 
-def accept_many(
+def accept_many_rows(
     session: Session,
     *,
     resource_type: str,
@@ -81,16 +82,19 @@ def accept_many(
     kind: OpKind,
     progress: str | None = None,
     **payload,
-) -> list[OperationRow]:
+) -> tuple[list[OperationRow], dict[str, Any]]:
     """`accept` for many resources of one type with one payload (a fan-out: one operation per port),
     in a few statements per 500 resources instead of several per resource; operations in the order
-    of `resource_ids` (caller commits). Resources that no longer exist get no operation."""
+    of `resource_ids` (caller commits). Resources that no longer exist get no operation. Also
+    returns the resources' rows as the statement that took their sequence numbers left them, by id
+    (what a caller decides from them holds: no other write came in between)."""
     table = table_for(resource_type)
     values: dict = {"accepted_seq": table.accepted_seq + 1, "updated_at": utcnow()}
     if progress:
         values["progress"] = case((table.accepted_seq == table.applied_seq, progress), else_=table.progress)
     kept = {k: v for k, v in payload.items() if v is not None}
     ops: list[OperationRow] = []
+    returned: dict[str, Any] = {}
     for start in range(0, len(resource_ids), 500):
         chunk = resource_ids[start : start + 500]
         rows = session.execute(
@@ -98,6 +102,7 @@ def accept_many(
             execution_options={"synchronize_session": False},
         ).all()
         current = {row.id: row for row in rows}
+        returned |= current
         ops += [
             OperationRow(op_id=str(uuid.uuid4()), resource_type=resource_type, resource_id=rid, tenant_id=tenant_id,
                          seq=current[rid].accepted_seq, kind=kind.value, payload=dict(kept))  # fmt: skip
@@ -106,4 +111,4 @@ def accept_many(
         ]
         events.record_states(session, resource_type, list(current), current=current)
     session.add_all(ops)
-    return ops
+    return ops, returned

@@ -142,14 +142,17 @@ class OperationRow(SQLModel, table=True):
 
 
 class BatchRow(SQLModel, table=True):
-    """A batch request (store/batches.py). `started` turns True once its workflow run for
-    `generation` is started: the outbox sweeper starts batches left unstarted by a crash."""
+    """A batch request (store/batches.py), or a QoS fan-out applied as one (store/qos_fan_out.py).
+    `started` turns True once its workflow run for `generation` is started: the outbox sweeper
+    starts batches left unstarted by a crash."""
 
     __tablename__ = "batches"
 
     id: str = Field(primary_key=True, max_length=36)
     tenant_id: str = Field(index=True, max_length=255)
     status: str = Field(max_length=16)
+    # netprov.batch.BatchPurpose: a tenant's topology, or a QoS fan-out netprov made (not listed).
+    purpose: str = Field(default="topology", max_length=16)
     started: bool = Field(default=False, index=True)
     cancel_requested: bool = False
     generation: int = 0

@@ -77,6 +77,7 @@ def central_worker(
             batch.create_networks,
             batch.create_ports,
             batch.plug_interfaces,
+            batch.apply_qos,
             links.plan,
             links.mark_dead,
         ],
@@ -137,6 +138,7 @@ def host_agent(client: Client, settings: Settings, host: str, executor: ThreadPo
             batch.create_networks,
             batch.create_ports,
             batch.plug_interfaces,
+            batch.apply_qos,
             # For link monitors that still send the check here: histories from before the
             # "agent-check-queue" patch, central workers of earlier versions.
             links.check_host,

@@ -1,5 +1,6 @@
 """The workflow of one batch (`batch-<id>`): applies its items a chunk at a time, networks first,
-then ports, then attachments, and settles the batch COMPLETED, PARTIAL or ERROR.
+then ports, then attachments (then QoS, the only kind of a QoS fan-out: store/qos_fan_out.py), and
+settles the batch COMPLETED, PARTIAL or ERROR.
 
 Items are grouped by kind, plugin and (attachments) host; a group's items go to the plugin in
 chunks of `plan.chunk_size`, at most `plan.max_parallel_chunks` chunks of a group at once, so a
@@ -22,7 +23,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from netprov.batch import BatchGroup, BatchPlan, BatchSettled, BatchWorkflowInput, ChunkFailure, ChunkInput, ChunkResult, ItemKind, ItemOutcome
+    from netprov.batch import CHUNK_ACTIVITIES, BatchGroup, BatchPlan, BatchSettled, BatchWorkflowInput, ChunkFailure, ChunkInput, ChunkResult, ItemKind, ItemOutcome
     from netprov.naming import SA_STATUS, host_task_queue
     from netprov.status import PROVISIONING, BatchStatus
 
@@ -41,11 +42,6 @@ CHUNK_RETRY = RetryPolicy(
 MAX_BACKOFF_S = 10.0
 BLOCKED_POLL_S = (1.0, 5.0)
 STATUS_KEY = SearchAttributeKey.for_keyword(SA_STATUS)
-ACTIVITY_NAMES = {
-    ItemKind.NETWORK: "batch_create_networks",
-    ItemKind.PORT: "batch_create_ports",
-    ItemKind.ATTACHMENT: "batch_plug_interfaces",
-}
 
 
 @workflow.defn(name="BatchWorkflow")
@@ -148,14 +144,14 @@ class BatchWorkflow:
             self.chunks_in_flight += 1
             try:
                 result: ChunkResult = await workflow.execute_activity(
-                    ACTIVITY_NAMES[ItemKind(group.kind)],
+                    CHUNK_ACTIVITIES[ItemKind(group.kind)],
                     ChunkInput(plan.batch_id, group.kind, group.plugin, group.host, positions),
                     result_type=ChunkResult,
                     task_queue=host_task_queue(group.host) if group.host_bound else None,
                     start_to_close_timeout=CHUNK_TIMEOUT,
                     heartbeat_timeout=HEARTBEAT_TIMEOUT,
                     retry_policy=CHUNK_RETRY,
-                    summary=f"{len(positions)} {group.kind}s on {group.plugin}" + (f" host {group.host}" if group.host else ""),
+                    summary=f"{len(positions)} {ItemKind(group.kind).plural} on {group.plugin}" + (f" host {group.host}" if group.host else ""),
                 )
                 return positions, list(result.statuses)
             except ActivityError as error:

@@ -12,16 +12,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from netprov.operations import Operation, PluginAction
-    from netprov.qos import QosSpec
+    from netprov.qos import QosSpec, clears
     from netprov.status import PortStatus, QosStatus
     from netprov.workflow_io import Projection
     from workflows.plugin_actions import ActionFailed, run_action
     from workflows.resource_loop import record
-
-
-def clears(spec: QosSpec) -> bool:
-    """True for the spec of a port no policy applies to any more."""
-    return spec.policy_id is None and not spec.rules
 
 
 class PortQos:

@@ -3,9 +3,12 @@
 stored, all of them are stored in one transaction and provisioned by one batch workflow, and the
 answer is 201 with every body, in request order (BUILD while the batch runs).
 
-Refused in bulk (400): `binding:host_id` (bind each port with a PUT afterwards) and
-`qos_policy_id` until the batch carries it.
+Ports in bulk take `binding:host_id` (the batch plugs the interface named by each port's id on
+that host, after provisioning it: the Nova/OVS convention, as on a single create) and
+`qos_policy_id`. Refused in bulk (400): a network's `qos_policy_id` (set it with an update).
 """
+
+import uuid
 
 from typing import Any
 
@@ -21,7 +24,8 @@ from api.neutron.definitions import NETWORK, PORT, Resource
 from api.neutron.write_input import WriteInput
 from api.problems import BadRequest, MacAddressInUse
 from api.write_flow import Writer
-from netprov.batch_requests import BatchNetwork, BatchPort, BatchSpec
+from netprov.batch import ItemKind
+from netprov.batch_requests import BatchAttachment, BatchNetwork, BatchPort, BatchSpec
 from netprov.status import AdminState
 from store import batches
 from store import ports as port_store
@@ -44,7 +48,6 @@ async def create_networks(
 async def create_ports(
     writer: Writer, caller: Caller, body: Any, inputs: list[WriteInput], idempotency_key: str | None
 ) -> JSONResponse:
-    _refuse_unbatched(inputs, ("qos_policy_id", "host"))
     networks = {}
     for i in inputs:
         network_id = i.values["network_id"]
@@ -54,24 +57,28 @@ async def create_ports(
         if asked is not None and asked != networks[network_id].tenant_id:
             raise BadRequest(f"A port belongs to its network's project ({networks[network_id].tenant_id}).")
     _check_macs(writer.session, [i.values["mac_address"] for i in inputs if i.values.get("mac_address")])
+    # Each port's ref is the id it gets (refs_are_ids): a bound port's interface id is its own id.
+    ids = [str(uuid.uuid4()) for _ in inputs]
     try:
         items = [
-            BatchPort(ref=f"port-{index}", network=networks[i.values["network_id"]].id,
-                      state=i.values.get("state", AdminState.ACTIVE.value),
+            BatchPort(ref=ids[index], network=networks[i.values["network_id"]].id,
+                      state=i.values.get("state", AdminState.ACTIVE.value), qos_policy_id=i.values.get("qos_policy_id"),
                       **{name: value for name, value in i.values.items() if name in port_store.DETAILS})
             for index, i in enumerate(inputs)
         ]  # fmt: skip
+        bindings = [BatchAttachment(port=ids[index], id=ids[index], host=i.values["host"])
+                    for index, i in enumerate(inputs) if i.values.get("host")]  # fmt: skip
     except ValidationError as error:  # write_input checked Neutron's rules; the batch's are the same
         raise BadRequest(f"Invalid input in bulk create: {str(error)[:300]}") from None
     tenant_id = _one_project({n.tenant_id for n in networks.values()})
-    return await _run(writer, PORT, tenant_id, BatchSpec(ports=items), body, idempotency_key)
+    spec = BatchSpec(ports=items, attachments=bindings)
+    return await _run(writer, PORT, tenant_id, spec, body, idempotency_key, refs_are_ids=True)
 
 
 def _refuse_unbatched(inputs: list[WriteInput], targets: tuple[str, ...]) -> None:
     for target in targets:
         if any(i.values.get(target) for i in inputs):
-            name = "binding:host_id" if target == "host" else target
-            raise BadRequest(f"{name} is not supported in bulk create: set it with an update of each resource")
+            raise BadRequest(f"{target} is not supported in bulk create: set it with an update of each resource")
 
 
 def _one_project(projects: set[str]) -> str:
@@ -93,7 +100,7 @@ def _check_macs(session: Session, macs: list[str]) -> None:
 
 
 async def _run(writer: Writer, resource: Resource, tenant_id: str, spec: BatchSpec, body: Any,
-               idempotency_key: str | None) -> JSONResponse:  # fmt: skip
+               idempotency_key: str | None, refs_are_ids: bool = False) -> JSONResponse:  # fmt: skip
     idempotency.check_key(idempotency_key)
     idempotent = None
     if idempotency_key:
@@ -101,9 +108,10 @@ async def _run(writer: Writer, resource: Resource, tenant_id: str, spec: BatchSp
         idempotent = IdempotentRequest(idempotency_key, digest)
     writer.session.commit()  # no connection held across the batch's awaits
     accepted = await accept_batch(writer.engine, writer.gateway, writer.settings, tenant_id=tenant_id, spec=spec,
-                                  strict=writer.strict, idempotent=idempotent)  # fmt: skip
+                                  strict=writer.strict, idempotent=idempotent, refs_are_ids=refs_are_ids)  # fmt: skip
+    kind = ItemKind.NETWORK if resource is NETWORK else ItemKind.PORT
     with Session(writer.engine) as session:
-        ids = [item.resource_id for item in batches.batch_items(session, accepted.batch_id)]
+        ids = [item.resource_id for item in batches.batch_items(session, accepted.batch_id) if item.kind == kind]
         rows = {row.id: row for row in session.execute(
             collection.rows_of(resource).where(resource.table.id.in_(ids))
         )}  # fmt: skip

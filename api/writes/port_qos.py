@@ -13,10 +13,11 @@ from api.write_flow import Accepted, Writer, Written, settle, write
 from netprov.operations import OpKind
 from netprov.qos import spec_to_dict
 from netprov.status import NetworkStatus, ResourceType
-from store import qos_policies
+from store import qos_fan_out, qos_policies
 from store.effective import effective_status
-from store.operations import accept_many
-from store.tables import NetworkRow, OperationRow, PortRow, QosPolicyRow
+from store.operations import accept_many_rows
+from store.qos_fan_out import FanOut
+from store.tables import NetworkRow, PortRow, QosPolicyRow
 
 PORT = ResourceType.PORT.value
 
@@ -41,14 +42,19 @@ def applying(spec: dict[str, Any]) -> str:
     return f"applying QoS policy {spec.get('policy_name')!r}"
 
 
-def accept_qos(session, *, port_ids: list[str], tenant_id: str, spec: dict[str, Any], reason: str | None = None) -> list[OperationRow]:
-    """One SET_QOS operation per port (bulk: a fan-out to 1,000 ports is a few statements), the
-    ports' QoS PROVISIONING with `reason` until their workflows have applied it."""
+def accept_qos(
+    session, *, port_ids: list[str], tenant_id: str, spec: dict[str, Any], reason: str | None = None, batch_min: int | None = None
+) -> FanOut:
+    """One SET_QOS operation per port (a fan-out to 1,000 ports is a few statements), the ports'
+    QoS PROVISIONING with `reason` until it is applied. With `batch_min`, the operations of idle
+    ports are applied by one batch when there are at least that many (store/qos_fan_out.py)."""
     reason = reason or applying(spec)
-    ops = accept_many(session, resource_type=PORT, resource_ids=port_ids, tenant_id=tenant_id, kind=OpKind.SET_QOS,
-                      progress=reason, qos=spec)  # fmt: skip
+    ops, rows = accept_many_rows(session, resource_type=PORT, resource_ids=port_ids, tenant_id=tenant_id, kind=OpKind.SET_QOS,
+                                 progress=reason, qos=spec)  # fmt: skip
     qos_policies.mark_qos_pending(session, port_ids=port_ids, reason=reason)
-    return ops
+    if batch_min is None:
+        return FanOut(ops, to_deliver=ops)
+    return qos_fan_out.plan(session, ops, rows, min_ports=batch_min)
 
 
 async def set_port_policy(writer: Writer, *, port: PortRow, policy: QosPolicyRow | None) -> Written:
@@ -73,7 +79,7 @@ async def set_port_policy(writer: Writer, *, port: PortRow, policy: QosPolicyRow
 
     def claim(claiming) -> Accepted:
         qos_policies.set_port_policy(claiming, port_id=port.id, policy_id=new_id)
-        ops = accept_qos(claiming, port_ids=[port.id], tenant_id=port.tenant_id, spec=spec)
+        ops = accept_qos(claiming, port_ids=[port.id], tenant_id=port.tenant_id, spec=spec).ops
         # The op is voided on undo: once the VOID is applied the port's QoS shows as before.
         return Accepted(ops, lambda cleanup: qos_policies.set_port_policy(cleanup, port_id=port.id, policy_id=previous))
 
@@ -82,7 +88,7 @@ async def set_port_policy(writer: Writer, *, port: PortRow, policy: QosPolicyRow
     return written
 
 
-async def set_network_policy(writer: Writer, *, network: NetworkRow, policy: QosPolicyRow | None) -> list[OperationRow]:
+async def set_network_policy(writer: Writer, *, network: NetworkRow, policy: QosPolicyRow | None) -> FanOut | None:
     """Set (None: clear) the network's policy; its ports without one of their own get a SET_QOS
     operation each (api/fan_out.py). Strict handling: only on an AVAILABLE network."""
     status = effective_status(network)[0]
@@ -93,12 +99,13 @@ async def set_network_policy(writer: Writer, *, network: NetworkRow, policy: Qos
     new_id = policy.id if policy is not None else None
     if new_id == network.qos_policy_id:
         writer.session.commit()
-        return []
+        return None
     spec = spec_to_dict(qos_policies.spec_of(policy))
 
-    def claim(claiming) -> list[OperationRow]:
+    def claim(claiming) -> FanOut:
         qos_policies.set_network_policy(claiming, network_id=network.id, policy_id=new_id)
         ports = qos_policies.inheriting_ports(claiming, network_id=network.id)
-        return accept_qos(claiming, port_ids=ports, tenant_id=network.tenant_id, spec=spec)
+        return accept_qos(claiming, port_ids=ports, tenant_id=network.tenant_id, spec=spec,
+                          batch_min=writer.settings.qos_fan_out_batch_min_ports)  # fmt: skip
 
     return await fan_out(writer, claim)

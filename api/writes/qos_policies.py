@@ -63,7 +63,8 @@ async def update_policy(writer: Writer, *, policy: QosPolicyRow, update: QosPoli
             ports = qos_policies.ports_using(claiming, policy_id=policy.id)
             spec = spec_to_dict(qos_policies.spec_of(QosPolicyRow(id=policy.id, tenant_id=policy.tenant_id, name=name, rules=stored)))
             return accept_qos(claiming, port_ids=ports, tenant_id=policy.tenant_id, spec=spec,
-                              reason=f"applying the new rules of QoS policy {name!r}")  # fmt: skip
+                              reason=f"applying the new rules of QoS policy {name!r}",
+                              batch_min=writer.settings.qos_fan_out_batch_min_ports)  # fmt: skip
 
         await fan_out(writer, claim)
     fresh = qos_policies.get(session, policy_id=policy.id)

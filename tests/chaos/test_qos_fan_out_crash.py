@@ -3,6 +3,10 @@ server are SIGKILLed and restarted (contract, "QoS policies"; issue 14 item 3): 
 AVAILABLE with the new rules, and the fake plugin's ledger shows each port's APPLY_QOS exactly once
 per policy revision (none skipped, none applied twice).
 
+Both ways a fan-out reaches ports are crashed: one QoS fan-out batch for the idle ports
+(store/qos_fan_out.py; chunks made small and the plugin slow so that the batch is still running
+when the crashes come), and an operation delivered to each port's workflow (the batch path turned off).
+
 Size: NETPROV_CHAOS_QOS_PORTS (default 200)."""
 
 import asyncio
@@ -34,23 +38,33 @@ CRASH_PLAN = [
 ]
 
 
+# The stack's environment for each path.
+PATHS = {
+    "batch": {"NETPROV_FAKE_LATENCY_MS": "40", "NETPROV_BATCH_CHUNK_SIZE": "20", "NETPROV_BATCH_MAX_PARALLEL_CHUNKS": "1"},
+    "workflows": {"NETPROV_FAKE_LATENCY_MS": "5", "NETPROV_QOS_FAN_OUT_BATCH_MIN_PORTS": "1000000"},
+}
+
+
 def _fan_out_state(settings: Settings) -> tuple[int, int]:
-    """(SET_QOS operations accepted, of them undelivered), read from the API's database."""
+    """(SET_QOS operations accepted, of them not applied yet: undelivered to a workflow or in a
+    QoS fan-out batch's item still PROVISIONING), read from the API's database."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(settings.resolved_database_url)
     try:
         with engine.connect() as db:
             return tuple(db.execute(text(
-                "SELECT count(*), coalesce(sum(CASE WHEN delivered THEN 0 ELSE 1 END), 0) FROM operations WHERE kind = 'set_qos'"
+                "SELECT count(*), coalesce(sum(CASE WHEN delivered THEN 0 ELSE 1 END), 0)"
+                " + (SELECT count(*) FROM batch_items WHERE kind = 'qos' AND status = 'PROVISIONING')"
+                " FROM operations WHERE kind = 'set_qos'"
             )).one())  # fmt: skip
     finally:
         engine.dispose()
 
 
 async def _kill_api_mid_delivery(stack: ProcessStack, settings: Settings, log: list[str]) -> int:
-    """SIGKILL the API as soon as the second fan-out is committed (its delivery takes seconds);
-    return how many of its operations were still undelivered then."""
+    """SIGKILL the API as soon as the second fan-out is committed (applying it takes seconds);
+    return how many of its operations were still not applied then."""
     deadline = time.monotonic() + 60
     while (state := await asyncio.to_thread(_fan_out_state, settings))[0] <= PORTS:
         assert time.monotonic() < deadline, "the policy update was never accepted"
@@ -83,8 +97,9 @@ async def _all_available(load: Load, network_id: str, timeout: float) -> list[di
         await asyncio.sleep(0.5)
 
 
-async def test_fan_out_survives_crashes_applied_once_per_revision(tmp_path):
-    stack = ProcessStack(tmp_path, env={"NETPROV_FAKE_LATENCY_MS": "5"})
+@pytest.mark.parametrize("path", list(PATHS))
+async def test_fan_out_survives_crashes_applied_once_per_revision(tmp_path, path):
+    stack = ProcessStack(tmp_path, env=PATHS[path])
     stack.start()
     load = Load(stack.api_url)
     crashes: list[str] = []
@@ -119,7 +134,8 @@ async def test_fan_out_survives_crashes_applied_once_per_revision(tmp_path):
         summary = {
             "ports": len(port_ids),
             "crashes injected": len(crashes),
-            "undelivered when the API died": undelivered_at_kill,
+            "path": path,
+            "not applied when the API died": undelivered_at_kill,
             "client retries": load.retries,
             "qos AVAILABLE": sum(p["qos_status"] == "AVAILABLE" for p in final),
             "new rules recorded": sum(r == sorted(NEW, key=repr) for r in recorded.values()),

@@ -64,6 +64,12 @@ async def test_sdk_bulk_ports_and_errors(sdk):
     assert [p.name for p in ports] == ["b0", "b1", "b2"] and all(p.tags == ["bulk"] for p in ports)
     for p in ports:
         await call(net.wait_for_status, p, status="DOWN", failures=["ERROR"], interval=0.2, wait=30)
+    # Bound in bulk: each port's interface is plugged on its host by the same batch.
+    bound = await call(lambda: list(net.create_ports([{"network_id": network.id, "name": f"h{i}", "binding_host_id": "h1"}
+                                                      for i in range(2)])))  # fmt: skip
+    assert [(p.binding_host_id, p.binding_vif_type) for p in bound] == [("h1", "ovs")] * 2
+    for p in bound:
+        await call(net.wait_for_status, p, status="ACTIVE", failures=["ERROR"], interval=0.2, wait=30)
     mac = ports[0].mac_address
     with pytest.raises(exceptions.ConflictException, match=f"The mac address {mac} is in use"):
         await call(net.create_port, network_id=network.id, mac_address=mac)

@@ -205,9 +205,36 @@ async def test_bulk_create_is_one_batch(v2, stack):
     # A bad item refuses the whole bulk request, nothing stored.
     response = await v2.request("POST", "/v2.0/ports", json={"ports": [{"network_id": nets[0]["id"]}, {"network_id": str(uuid.uuid4())}]})
     neutron_error(response, 404, "NetworkNotFound")
-    neutron_error(await v2.request("POST", "/v2.0/ports", json={"ports": [{"network_id": nets[0]["id"], "binding:host_id": "h1"}]}),
+    unknown_policy = {"network_id": nets[0]["id"], "qos_policy_id": str(uuid.uuid4())}
+    neutron_error(await v2.request("POST", "/v2.0/ports", json={"ports": [{"network_id": nets[0]["id"]}, unknown_policy]}),
+                  404, "QosPolicyNotFound")  # fmt: skip
+    neutron_error(await v2.request("POST", "/v2.0/networks", json={"networks": [{"qos_policy_id": str(uuid.uuid4())}]}),
                   400, "HTTPBadRequest")  # fmt: skip
     assert len((await v2.request("GET", f"/v2.0/ports?network_id={nets[0]['id']}")).json()["ports"]) == 4
+
+
+async def test_bulk_create_binds_hosts_and_applies_policies(v2):
+    network = await net(v2, name="bulk-bound")
+    gold = (await v2.request("POST", "/v2.0/qos/policies", json={"policy": {"name": "bulk-gold"}})).json()["policy"]
+    rule = {"bandwidth_limit_rule": {"max_kbps": 8000}}
+    assert (await v2.request("POST", f"/v2.0/qos/policies/{gold['id']}/bandwidth_limit_rules", json=rule)).status_code == 201
+    response = await v2.request("POST", "/v2.0/ports", json={"ports": [
+        {"network_id": network["id"], "name": "bound", "binding:host_id": "h1", "qos_policy_id": gold["id"]},
+        {"network_id": network["id"], "name": "unbound"},
+    ]})  # fmt: skip
+    assert response.status_code == 201, response.text
+    bound, unbound = response.json()["ports"]
+    assert (bound["name"], bound["binding:host_id"], bound["binding:vif_type"], bound["qos_policy_id"]) == ("bound", "h1", "ovs", gold["id"])
+    assert (unbound["binding:host_id"], unbound["binding:vif_type"], unbound["qos_policy_id"]) == ("", "unbound", None)
+    assert bound["status"] == unbound["status"] == "BUILD"
+
+    bound = await until(v2, f"/v2.0/ports/{bound['id']}", "port",
+                        lambda b: b["status"] != "BUILD" and b["netprov:qos_status"] not in (None, "PROVISIONING"))  # fmt: skip
+    unbound = await until(v2, f"/v2.0/ports/{unbound['id']}", "port", lambda b: b["status"] != "BUILD")
+    assert (bound["status"], bound["netprov:qos_status"], unbound["status"]) == ("ACTIVE", "AVAILABLE", "DOWN")
+    # The interface plugged is named by the port's id on that host (the Nova/OVS convention), as on a single create.
+    attachment = (await v2.get(f"networks/{network['id']}/ports/{bound['id']}/attachment"))["attachment"]
+    assert (attachment["id"], attachment["host"]) == (bound["id"], "h1")
 
 
 async def test_tags_sub_resource(v2):
