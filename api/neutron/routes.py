@@ -56,7 +56,9 @@ async def show_extension(alias: str, _: CallerDep) -> dict[str, Any]:
 
 
 def _list(resource: Resource):
-    async def handler(request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
+    # Synchronous, as v1.1's lists: FastAPI runs it on its thread pool, so reading and rendering a page
+    # (10,000 ports) never blocks the event loop. Single-resource reads stay on the loop (api/db_threads.py).
+    def handler(request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
         params = list(request.query_params.multi_items())
         parsed = query.parse(resource, params)
         url = f"{_root(request)}{resource.path}"
