@@ -6,7 +6,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -43,10 +43,14 @@ def issue_token(session: Session, *, tenant_id: str | None, admin: bool) -> tupl
     return row, secret
 
 
+# Every request runs it: built once, and read as plain columns (no ORM object to load).
+_BY_SECRET = select(TokenRow.id, TokenRow.tenant_id, TokenRow.admin).where(TokenRow.secret_hash == bindparam("secret_hash"))
+
+
 def authenticate(session: Session, secret: str | None) -> Caller:
     if not secret:
         raise Unauthorized("Send a token in the X-Auth-Token header.")
-    row = session.execute(select(TokenRow).where(TokenRow.secret_hash == hash_secret(secret))).scalar_one_or_none()
+    row = session.execute(_BY_SECRET, {"secret_hash": hash_secret(secret)}).one_or_none()
     if row is None:
         raise Unauthorized("The token is unknown or revoked.")
     return Caller(token_id=row.id, tenant_id=row.tenant_id, admin=row.admin)

@@ -4,14 +4,19 @@ attempt counts for injected faults.
 The file lives under the data dir, so a restarted worker (or a second worker process) sees the same
 devices. It is safe for concurrent calls from threads and processes:
 
-- every call opens its own connection (an sqlite3 connection must not be shared between threads);
+- each thread has its own connection, opened on its first call and reused by its later ones (an sqlite3
+  connection must not be shared between threads; opening one per call cost a worker more CPU than the rest
+  of a plugin step); a transaction begun while the thread's own is still open gets a fresh connection;
 - WAL lets readers run beside the one writer, and busy_timeout makes a writer wait, not fail;
+  synchronous=NORMAL (as for netprov's own database, store/connection.py): a commit survives a crash
+  of the process, not of the machine, and costs no fsync (one per commit was most of a step's time);
 - every check-then-write runs in one BEGIN IMMEDIATE transaction, so two workers cannot both see
   "not applied yet" and both apply.
 """
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,12 +71,14 @@ class PluginStore:
     def __init__(self, settings: Settings, name: str, schema: str) -> None:
         self.path = Path(settings.data_dir) / "plugins" / f"{name}.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         self._init_file(schema)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the transaction is exactly ours.
         db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA synchronous = NORMAL")  # per connection, not stored in the file
         return db
 
     def _init_file(self, schema: str) -> None:
@@ -96,10 +103,12 @@ class PluginStore:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction on a fresh connection: committed when the block ends, rolled back when it
+        """One transaction on this thread's connection: committed when the block ends, rolled back when it
         raises. `write=True` takes the write lock at BEGIN (IMMEDIATE), so what the block reads
         cannot change before it writes; `write=False` gives a consistent snapshot for reading."""
-        db = self._connect()
+        cached = getattr(self._local, "db", None)
+        nested = cached is not None and cached.in_transaction
+        db = cached if cached is not None and not nested else self._connect()
         try:
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -108,8 +117,20 @@ class PluginStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-        finally:
+        except BaseException:
+            # A BEGIN, COMMIT or ROLLBACK that failed may leave a transaction open: closing the connection
+            # rolls it back, and the thread's next call opens a new one.
+            if db.in_transaction or nested:
+                db.close()
+                if db is cached:
+                    self._local.db = None
+            else:
+                self._local.db = db
+            raise
+        if nested:
             db.close()
+        else:
+            self._local.db = db
 
     def apply_once(
         self,

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from netprov.status import PROVISIONING
 from store.effective import effective_status_column
-from store.operations import forget_unstarted
+from store.operations import forget_unstarted, new_resource_values
 from store.tables import NetworkRow, PortRow, utcnow
 
 
@@ -33,12 +33,21 @@ DETAILS = frozenset({"description", "tags"})
 
 
 def create(
-    session: Session, *, network_id: str, tenant_id: str, name: str, plugin: str, details: Mapping[str, Any] = {}
+    session: Session,
+    *,
+    network_id: str,
+    tenant_id: str,
+    name: str,
+    plugin: str,
+    progress: str,
+    details: Mapping[str, Any] = {},
 ) -> NetworkRow:
-    """Insert the row with `details` (columns of DETAILS). Flushed: IntegrityError here when
-    `network_id` exists, i.e. an Idempotency-Key race lost."""
+    """Insert the row with `details` (columns of DETAILS) and its CREATE accepted (`progress` its
+    reason; the caller records the operation with store.operations.accept_create). Flushed:
+    IntegrityError here when `network_id` exists, i.e. an Idempotency-Key race lost."""
     _check_columns(details)
-    row = NetworkRow(id=network_id, tenant_id=tenant_id, name=name, plugin=plugin, status=PROVISIONING, **details)
+    row = NetworkRow(id=network_id, tenant_id=tenant_id, name=name, plugin=plugin, status=PROVISIONING,
+                     **new_resource_values(progress), **details)
     session.add(row)
     session.flush()
     return row

@@ -12,7 +12,10 @@ from sqlmodel import Session
 from netprov.operations import OpKind
 from store import events
 from store.effective import table_for
-from store.tables import IdempotencyRow, OperationRow, utcnow
+from store.tables import IdempotencyRow, NetworkRow, OperationRow, PortRow, utcnow
+
+# The sequence number of a resource's first operation (its CREATE).
+FIRST_SEQ = 1
 
 
 def accept(
@@ -35,19 +38,50 @@ def accept(
     current = session.execute(
         update(table).where(table.id == resource_id).values(**values).returning(*table.__table__.c)
     ).one()
-    row = OperationRow(
-        op_id=op_id or str(uuid.uuid4()),
-        resource_type=resource_type,
-        resource_id=resource_id,
-        tenant_id=tenant_id,
-        seq=current.accepted_seq,
-        kind=kind.value,
-        payload={k: v for k, v in payload.items() if v is not None},
-    )
+    row = _operation(resource_type, resource_id, tenant_id, current.accepted_seq, kind, op_id, payload)
     session.add(row)
     # Callers watching GET .../events see the resource turn PROVISIONING in this same commit.
     events.record_state(session, resource_type, resource_id, current=current)
     return row
+
+
+def accept_create(
+    session: Session,
+    row: NetworkRow | PortRow,
+    *,
+    resource_type: str,
+    tenant_id: str,
+    op_id: str | None = None,
+    **payload,
+) -> OperationRow:
+    """`accept` of the CREATE of a resource whose row this transaction has just inserted with
+    `new_resource_values` (caller commits): its operation takes sequence number 1, already in the
+    row, so the create spares accept's UPDATE ... RETURNING."""
+    assert row.accepted_seq == FIRST_SEQ, "the row must come from new_resource_values"
+    op = _operation(resource_type, row.id, tenant_id, FIRST_SEQ, OpKind.CREATE, op_id, payload)
+    session.add(op)
+    events.record_state(session, resource_type, row.id, current=row)
+    return op
+
+
+def new_resource_values(progress: str) -> dict:
+    """The columns of a new network or port row whose CREATE is accepted with it (accept_create):
+    what `accept` would have set on a row with no operation yet."""
+    return {"accepted_seq": FIRST_SEQ, "progress": progress}
+
+
+def _operation(
+    resource_type: str, resource_id: str, tenant_id: str, seq: int, kind: OpKind, op_id: str | None, payload: dict
+) -> OperationRow:
+    return OperationRow(
+        op_id=op_id or str(uuid.uuid4()),
+        resource_type=resource_type,
+        resource_id=resource_id,
+        tenant_id=tenant_id,
+        seq=seq,
+        kind=kind.value,
+        payload={k: v for k, v in payload.items() if v is not None},
+    )
 
 
 def mark_delivered(engine: Engine, op_ids: list[str]) -> None:

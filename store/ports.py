@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from netprov.status import NO_ATTACHMENT, PROVISIONING, LinkStatus
 from store.effective import effective_status_column
-from store.operations import forget_unstarted
+from store.operations import forget_unstarted, new_resource_values
 from store.tables import PortRow, utcnow
 
 # Columns a write may set besides the admin state (the Neutron view's port fields). The MAC only
@@ -44,10 +44,18 @@ def list_rows(session: Session, *, network_id: str, statuses: Sequence[str] = ()
 
 
 def create(
-    session: Session, *, port_id: str, tenant_id: str, network_id: str, state: str, details: Mapping[str, Any] = {}
+    session: Session,
+    *,
+    port_id: str,
+    tenant_id: str,
+    network_id: str,
+    state: str,
+    progress: str,
+    details: Mapping[str, Any] = {},
 ) -> PortRow:
-    """Insert the row with `details` (columns of DETAILS; without `mac_address` one is drawn).
-    Flushed: IntegrityError here when `port_id` exists, i.e. an Idempotency-Key race lost;
+    """Insert the row with `details` (columns of DETAILS; without `mac_address` one is drawn) and
+    its CREATE accepted (`progress` its reason; the caller records the operation with
+    store.operations.accept_create). Flushed: IntegrityError here when `port_id` exists, i.e. an Idempotency-Key race lost;
     MacAddressTaken (the transaction rolled back) when the MAC asked for is another port's."""
     _check_columns(details, DETAILS)
     mac = details.get("mac_address")
@@ -61,6 +69,7 @@ def create(
         status=PROVISIONING,
         link_status=LinkStatus.DOWN.value,
         link_status_string=NO_ATTACHMENT,
+        **new_resource_values(progress),
         **details,
     )
     session.add(row)

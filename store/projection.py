@@ -1,5 +1,6 @@
 """Writes of the status projection: how a workflow's progress reaches the resource rows."""
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,17 +48,12 @@ def apply_projection(
         # A failed attachment will not be plugged: its link is DOWN for that reason, not for what
         # the accepted attachment was waiting on.
         values |= {"link_status": LinkStatus.DOWN.value, "link_status_string": values.get("attachment_reason")}
-    where = [table.id == projection.resource_id]
     if projection.final:
         values["progress"] = None
-        greatest = func.max if engine.dialect.name == "sqlite" else func.greatest
-        values["applied_seq"] = greatest(table.applied_seq, projection.seq)
-    else:
-        where.append(table.applied_seq < projection.seq)
-    columns = table.__table__.c
+    statement = _update_statement(table, tuple(sorted(values)), projection.final, engine.dialect.name)
+    params = {f"v_{name}": value for name, value in values.items()} | {"p_id": projection.resource_id, "p_seq": projection.seq}
     with Session(engine) as session:
-        # Core UPDATE ... RETURNING: no ORM objects to synchronise, and the row comes back whole.
-        row = session.execute(update(table.__table__).where(*where).values(**values).returning(*columns)).first()
+        row = session.execute(statement, params).first()
         if row is not None:
             if table is PortRow and (agent is not None or not CONDITION_INPUTS.isdisjoint(values)):
                 _write_conditions(session, [(row, _plugin_if_needed(session, row, agent))], agent)
@@ -65,6 +61,24 @@ def apply_projection(
             events.record_state(session, projection.resource_type, projection.resource_id, current=row)
         session.commit()
         return row is not None
+
+
+@functools.lru_cache(maxsize=512)
+def _update_statement(table, names: tuple[str, ...], final: bool, dialect: str):
+    """The UPDATE ... RETURNING of a projection setting columns `names` (bound as v_<name>) of the row
+    p_id: a Core statement (no ORM objects to synchronise, the row comes back whole), built once per
+    shape, as building it cost more CPU than running it. A final write advances applied_seq to p_seq;
+    any other only touches a row whose operation p_seq is unfinished."""
+    columns = table.__table__.c
+    values: dict[str, Any] = {name: bindparam(f"v_{name}", type_=columns[name].type) for name in names}
+    seq = bindparam("p_seq", type_=columns["applied_seq"].type)
+    where = [table.id == bindparam("p_id", type_=columns["id"].type)]
+    if final:
+        greatest = func.max if dialect == "sqlite" else func.greatest
+        values["applied_seq"] = greatest(table.applied_seq, seq)
+    else:
+        where.append(table.applied_seq < seq)
+    return update(table.__table__).where(*where).values(**values).returning(*columns)
 
 
 def refresh_conditions(
@@ -108,12 +122,15 @@ def _write_conditions(
             params.append({"b_id": port.id, "b_conditions": conditions})
             changed.append(port.id)
     if params:
-        ports = PortRow.__table__
-        session.execute(
-            update(ports).where(ports.c.id == bindparam("b_id")).values(conditions=bindparam("b_conditions")),
-            params,
-        )
+        session.execute(_SET_CONDITIONS, params)
     return changed
+
+
+_SET_CONDITIONS = (
+    update(PortRow.__table__)
+    .where(PortRow.__table__.c.id == bindparam("b_id"))
+    .values(conditions=bindparam("b_conditions"))
+)
 
 
 def port_facts(row) -> PortFacts:

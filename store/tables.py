@@ -18,6 +18,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def empty_list() -> list:
+    """The default of JSON list columns. Not `default_factory=empty_list`: pydantic inspects the factory's
+    signature on every row built, which for the builtin `list` means parsing its text signature
+    (~70 us, twice per port a POST creates); for a Python function it is ~9 us."""
+    return []
+
+
 def _revision_column() -> Column:
     # Grows on every UPDATE of the row, whoever writes it (API, projection, link monitor), as
     # Neutron's revision_number does; SQLAlchemy applies `onupdate` to ORM and Core updates alike.
@@ -43,7 +50,7 @@ class NetworkRow(SQLModel, table=True):
     qos_policy_id: str | None = Field(default=None, index=True, max_length=36)
     # Neutron v2.0 fields (api/neutron): standard attributes v1.1 does not show.
     description: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    tags: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False, default=list))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -69,7 +76,7 @@ class PortRow(SQLModel, table=True):
     attachment_updated_at: datetime | None = None
     link_status: str = Field(default="DOWN", max_length=8)
     link_status_string: str | None = "no attachment"
-    conditions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    conditions: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     accepted_seq: int = 0
     applied_seq: int = 0
     deleting: bool = False
@@ -95,7 +102,7 @@ class PortRow(SQLModel, table=True):
     )
     device_id: str = Field(default="", max_length=255)
     device_owner: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    tags: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False, default=list))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -111,12 +118,12 @@ class QosPolicyRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     tenant_id: str = Field(index=True, max_length=255)
     name: str = Field(max_length=255)
-    rules: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rules: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="AVAILABLE", max_length=16)
     status_reason: str | None = None
     # Neutron v2.0 fields (api/neutron): shared and is_default are always false here.
     description: str = Field(default="", max_length=255)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     revision_number: int = Field(default=1, sa_column=_revision_column())
     shared: bool = False
     is_default: bool = False

@@ -14,7 +14,7 @@ from plugins.registry import UnknownPluginError, plugin_class
 from api.writes import port_qos
 from store import networks, qos_policies
 from store.effective import effective_status
-from store.operations import accept
+from store.operations import accept, accept_create
 from store.tables import NetworkRow
 
 NETWORK = ResourceType.NETWORK.value
@@ -55,12 +55,11 @@ async def create_network(
 
     def claim(session) -> Accepted:
         row = networks.create(session, network_id=network_id, tenant_id=tenant_id, name=network.name, plugin=chosen,
-                              details=details)
+                              progress="accepted; provisioning will start shortly", details=details)
         if policy is not None:
             qos_policies.set_network_policy(session, network_id=network_id, policy_id=policy.id)
-        op = accept(session, resource_type=NETWORK, resource_id=network_id, tenant_id=tenant_id, kind=OpKind.CREATE,
-                    op_id=f"{network_id}:create" if idempotency_key else None,
-                    progress="accepted; provisioning will start shortly")  # fmt: skip
+        op = accept_create(session, row, resource_type=NETWORK, tenant_id=tenant_id,
+                           op_id=f"{network_id}:create" if idempotency_key else None)  # fmt: skip
         idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, NETWORK, network_id)
         return Accepted([op], lambda cleanup: networks.undo_create(cleanup, network_id=network_id), row)
 

@@ -12,7 +12,7 @@ from netprov.resources import PortCreate, PortUpdate
 from netprov.status import AdminState, NetworkStatus, PortStatus, ResourceType
 from store import attachments, ports, qos_policies
 from store.effective import effective_status
-from store.operations import accept
+from store.operations import accept, accept_create
 from store.tables import NetworkRow, PortRow
 
 PORT = ResourceType.PORT.value
@@ -70,15 +70,15 @@ async def create_port(
 
     def claim(session) -> Accepted:
         try:
-            ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state, details=details)
+            row = ports.create(session, port_id=port_id, tenant_id=tenant_id, network_id=network.id, state=state,
+                               progress="accepted; provisioning will start shortly", details=details)
         except ports.MacAddressTaken as taken:
             raise MacAddressInUse(f"Unable to complete operation for network {network.id}. The mac address {taken} "
                                   "is in use.") from None
         if policy is not None:
             qos_policies.set_port_policy(session, port_id=port_id, policy_id=policy.id)
-        op = accept(session, resource_type=PORT, resource_id=port_id, tenant_id=tenant_id, kind=OpKind.CREATE,
-                    op_id=f"{port_id}:create" if idempotency_key else None,
-                    progress="accepted; provisioning will start shortly", state=state, qos=qos)  # fmt: skip
+        op = accept_create(session, row, resource_type=PORT, tenant_id=tenant_id,
+                           op_id=f"{port_id}:create" if idempotency_key else None, state=state, qos=qos)  # fmt: skip
         if qos is not None:
             qos_policies.mark_qos_pending(session, port_ids=[port_id], reason=port_qos.applying(qos))
         idempotency.record_if_keyed(session, tenant_id, idempotency_key, digest, PORT, port_id)
