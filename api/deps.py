@@ -3,7 +3,7 @@
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -22,12 +22,11 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """The request's session. Objects stay readable after a commit (no reload), so that a handler
-    holds no pooled connection while it awaits the workflow engine: handlers run on the event
-    loop, and a loop blocked on a full pool could never get back to the requests that hold one.
-    Opened and closed on the loop (async), as the caller is looked up: a thread-pool hop each
-    cost more than these calls (bench/: GET p50 on a busy machine)."""
+    holds no pooled connection while it awaits the workflow engine. Synchronous, so FastAPI opens
+    and closes it on its thread pool: the close returns the connection to the pool, which resets
+    it (a round trip to PostgreSQL), off the event loop."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
@@ -41,7 +40,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 GatewayDep = Annotated[WorkflowGateway, Depends(get_gateway)]
 
 
-async def get_caller(session: SessionDep, x_auth_token: Annotated[str | None, Header()] = None) -> Caller:
+def get_caller(session: SessionDep, x_auth_token: Annotated[str | None, Header()] = None) -> Caller:
+    """The caller the token names, looked up on FastAPI's thread pool (a synchronous dependency):
+    on PostgreSQL a round trip the event loop must not wait for while the database waits for a CPU."""
     caller = authenticate(session, x_auth_token)
     session.commit()  # ends the read: the connection goes back to the pool
     return caller

@@ -105,11 +105,11 @@ def _rule_routes(kind: str) -> None:
     resource = RULES[kind]
     base = f"{QOS_POLICY.path}/{{policy_id}}/{resource.collection}"
 
-    async def list_rules(policy_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
+    def list_rules(policy_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
         policy = collection.row_of(writer.session, QOS_POLICY, caller, policy_id)
         return {resource.collection: [_body(policy, r) for r in policy.rules if r["type"] == kind]}
 
-    async def show_rule(policy_id: str, rule_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
+    def show_rule(policy_id: str, rule_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
         policy = collection.row_of(writer.session, QOS_POLICY, caller, policy_id)
         return {resource.member: _body(policy, _rule(policy, kind, rule_id))}
 

@@ -56,8 +56,8 @@ async def show_extension(alias: str, _: CallerDep) -> dict[str, Any]:
 
 
 def _list(resource: Resource):
-    # Synchronous, as v1.1's lists: FastAPI runs it on its thread pool, so reading and rendering a page
-    # (10,000 ports) never blocks the event loop. Single-resource reads stay on the loop (api/db_threads.py).
+    # Synchronous, as every read handler (api/db_threads.py): FastAPI runs it on its thread pool, so
+    # reading and rendering a page (10,000 ports) never blocks the event loop.
     def handler(request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
         params = list(request.query_params.multi_items())
         parsed = query.parse(resource, params)
@@ -70,7 +70,7 @@ def _list(resource: Resource):
 
 
 def _show(resource: Resource):
-    async def handler(item_id: str, request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
+    def handler(item_id: str, request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
         fields = query.fields_of(list(request.query_params.multi_items()))
         body = collection.show(session, resource, caller, item_id, fields)
         session.commit()

@@ -38,7 +38,7 @@ async def _save(writer: Writer, resource: Resource, row: Any, tags: list[str]) -
 def _routes(resource: Resource) -> None:
     base = f"{resource.path}/{{item_id}}/tags"
 
-    async def list_tags(item_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
+    def list_tags(item_id: str, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
         return {"tags": sorted(collection.row_of(writer.session, resource, caller, item_id).tags)}
 
     async def replace_tags(item_id: str, request: Request, caller: CallerDep, writer: WriterDep) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def _routes(resource: Resource) -> None:
             await _save(writer, resource, row, [*row.tags, tag])
         return Response(status_code=201)
 
-    async def check_tag(item_id: str, tag: str, caller: CallerDep, writer: WriterDep) -> Response:
+    def check_tag(item_id: str, tag: str, caller: CallerDep, writer: WriterDep) -> Response:
         row = collection.row_of(writer.session, resource, caller, item_id)
         if tag not in row.tags:
             raise TagNotFound(f"Tag {tag[:80]} could not be found.")

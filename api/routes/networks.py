@@ -63,7 +63,7 @@ async def create_network(
 
 
 @router.get("/{network_id}", response_model=NetworkResponse, dependencies=[allow_query()])
-async def show_network(tenant_id: str, network_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
+def show_network(tenant_id: str, network_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
     return {"network": network_body(network_of(session, tenant_id, network_id), settings)}
 
 

@@ -88,7 +88,7 @@ async def create_port(
 # Single-resource reads run on the event loop: two indexed SQLite reads cost far less than the hop to
 # the thread pool a plain `def` takes (bench/: GET p50 17 ms -> 3 ms on a busy 2-core machine).
 @router.get("/{port_id}", response_model=PortResponse, dependencies=[allow_query()])
-async def show_port(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
+def show_port(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
     port = port_of(session, tenant_id, network_id, port_id)
     return {"port": port_body(port, settings, network_of(session, tenant_id, network_id).qos_policy_id)}
 
@@ -127,7 +127,7 @@ async def delete_port(tenant_id: str, network_id: str, port_id: str, caller: Ten
 
 
 @router.get("/{port_id}/attachment", response_model=AttachmentResponse, dependencies=[allow_query()])
-async def show_attachment(
+def show_attachment(
     tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep
 ):
     return {"attachment": attachment_body(port_of(session, tenant_id, network_id, port_id), settings)}

@@ -47,7 +47,7 @@ def create_policy(tenant_id: str, body: QosPolicyCreateRequest, caller: TenantCa
 
 
 @router.get("/{policy_id}", response_model=QosPolicyResponse, dependencies=[allow_query()])
-async def show_policy(tenant_id: str, policy_id: str, caller: TenantCallerDep, session: SessionDep):
+def show_policy(tenant_id: str, policy_id: str, caller: TenantCallerDep, session: SessionDep):
     return {"qos_policy": qos_policy_body(qos_policy_of(session, tenant_id, policy_id))}
 
 
