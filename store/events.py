@@ -245,8 +245,7 @@ def _last_events_statement():
     )
 
 
-# Built once: every write runs it, and building it cost more CPU than the query (bench/, issue 17).
-_LAST_EVENTS = _last_events_statement()
+_LAST_EVENTS = _last_events_statement()  # built once: every write runs it, building it cost more than the query
 
 
 def _last_events(db: Session | Connection, resource_ids: list[str]) -> dict[str, dict[str, _Last]]:
