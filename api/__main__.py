@@ -16,6 +16,10 @@ from netprov.settings import get_settings
 from netprov.tracing import configure_tracing
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+# Longer than a client keeps an idle connection (httpx: 5 s): the client closes it first, so no request is
+# sent on a connection the server is closing. At uvicorn's default (5 s, the same as httpx's) the open-loop
+# bench's overload on PostgreSQL, where answers took seconds, lost 3-11 requests to that race (ReadError).
+KEEP_ALIVE_SECONDS = 75
 
 
 def run() -> None:
@@ -33,6 +37,7 @@ def run() -> None:
         log_level=settings.log_level.lower(),
         access_log=False,  # api/metrics.py logs each request, with its context
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
