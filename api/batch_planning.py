@@ -95,8 +95,7 @@ def check_batch(
         raise InvalidBody("The batch has no items: give networks, ports or attachments.")
     if total > MAX_ITEMS:
         raise InvalidBody(f"The batch has {total} items; at most {MAX_ITEMS} are allowed in one batch.")
-    planner = _Planner(session, tenant_id, settings, strict)
-    planner.refs_are_ids = refs_are_ids
+    planner = _Planner(session, tenant_id, settings, strict, refs_are_ids)
     planner.policies = _named_policies(session, spec, tenant_id)
     return planner.plan(spec), planner.problems
 
@@ -116,12 +115,12 @@ def _named_policies(session: Session, spec: BatchSpec, tenant_id: str) -> dict[s
 class _Planner:
     """One planning: the refs seen so far (ref -> kind) and the problems found."""
 
-    def __init__(self, session: Session, tenant_id: str, settings: Settings, strict: bool) -> None:
+    def __init__(self, session: Session, tenant_id: str, settings: Settings, strict: bool, refs_are_ids: bool) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.settings = settings
         self.strict = strict
-        self.refs_are_ids = False
+        self.refs_are_ids = refs_are_ids
         self.refs: dict[str, str] = {}
         self.problems: list[ItemProblem] = []
         # Existing networks of the batch's ports that are AVAILABLE: their attachments wait on the

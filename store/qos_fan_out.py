@@ -20,7 +20,7 @@ AVAILABLE) gets its operation through its own workflow, which handles each of th
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -42,8 +42,15 @@ class FanOut:
 
     ops: list[OperationRow]
     batch: BatchRow | None = None
-    batch_ports: int = 0
-    to_deliver: list[OperationRow] = field(default_factory=list)
+
+    @property
+    def to_deliver(self) -> list[OperationRow]:
+        """The operations for the ports' workflows: those the batch does not own."""
+        return [op for op in self.ops if not op.delivered]
+
+    @property
+    def batch_ports(self) -> int:
+        return len(self.ops) - len(self.to_deliver)
 
 
 def plan(session: Session, ops: Sequence[OperationRow], rows: dict[str, Any], *, min_ports: int) -> FanOut:
@@ -51,7 +58,7 @@ def plan(session: Session, ops: Sequence[OperationRow], rows: dict[str, Any], *,
     fan-out batch when there are at least `min_ports` of them (caller commits)."""
     idle = _idle(session, ops, rows)
     if not idle or len(idle) < min_ports:
-        return FanOut(list(ops), to_deliver=list(ops))
+        return FanOut(list(ops))
     batch = BatchRow(id=str(uuid.uuid4()), tenant_id=idle[0].tenant_id, status=BatchStatus.PROVISIONING.value,
                      purpose=BatchPurpose.QOS_FAN_OUT.value)  # fmt: skip
     session.add(batch)
@@ -68,10 +75,9 @@ def plan(session: Session, ops: Sequence[OperationRow], rows: dict[str, Any], *,
         })  # fmt: skip
     for part in in_chunks(items):
         session.execute(insert(BatchItemRow.__table__), part)
-    taken = {op.op_id for op in idle}
     for op in idle:
         op.delivered = True
-    return FanOut(list(ops), batch, len(idle), [op for op in ops if op.op_id not in taken])
+    return FanOut(list(ops), batch)
 
 
 def _idle(session: Session, ops: Sequence[OperationRow], rows: dict[str, Any]) -> list[OperationRow]:

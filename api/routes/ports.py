@@ -85,8 +85,7 @@ async def create_port(
     return {"port": port_body(row, writer.settings, network.qos_policy_id)}
 
 
-# Single-resource reads run on the event loop: two indexed SQLite reads cost far less than the hop to
-# the thread pool a plain `def` takes (bench/: GET p50 17 ms -> 3 ms on a busy 2-core machine).
+# Read handlers are synchronous: FastAPI runs them on its thread pool, off the event loop (api/db_threads.py).
 @router.get("/{port_id}", response_model=PortResponse, dependencies=[allow_query()])
 def show_port(tenant_id: str, network_id: str, port_id: str, caller: TenantCallerDep, session: SessionDep, settings: SettingsDep):
     port = port_of(session, tenant_id, network_id, port_id)

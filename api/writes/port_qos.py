@@ -53,7 +53,7 @@ def accept_qos(
                                  progress=reason, qos=spec)  # fmt: skip
     qos_policies.mark_qos_pending(session, port_ids=port_ids, reason=reason)
     if batch_min is None:
-        return FanOut(ops, to_deliver=ops)
+        return FanOut(ops)
     return qos_fan_out.plan(session, ops, rows, min_ports=batch_min)
 
 
