@@ -17,7 +17,9 @@ Agent of host H (`python -m worker --host H`, check queue `netprov-checks-H`):
   anything, the link status once more. So drift shows on its ports (DOWN, then UP once repaired)
   instead of being repaired unseen. QoS is read back the same way (`qos_status_many`, ports a policy
   applies to, before and after reconcile): a limit removed by hand shows in qos_status (ERROR, with
-  the reason, and its `port.qos_status` event), then AVAILABLE once it is put back.
+  the reason, and its `port.qos_status` event), then AVAILABLE once it is put back; removed after
+  the read-back and before the reconcile, the repair's QosDrift carries what it found, and that is
+  recorded instead.
 
 Only plugins with host-bound steps have agents (plugins.registry.needs_agent): the sim plugins
 (fake, ovs-sim, qbh-sim) have none, so their ports are never checked here nor marked "agent not
@@ -45,8 +47,9 @@ from netprov.conditions import AgentState, agent_not_running
 from netprov.link_io import DeadHostsInput, HostCheckInput, HostCheckResult, HostPollers, MonitorPlan
 from netprov.naming import Activity, host_check_queue
 from netprov.operations import PluginRequest
+from netprov.qos import QosDrift
 from netprov.settings import Settings
-from netprov.status import AttachmentStatus, LinkStatus
+from netprov.status import AttachmentStatus, LinkStatus, QosStatus
 from plugins.base import PluginError
 from plugins.registry import PluginSet, agent_plugins, needs_agent
 from store.links import LinkFinding, LinkTarget, attachment_hosts, host_targets, record_findings
@@ -146,6 +149,7 @@ class AgentLinkActivities:
         # DOWN (in its conditions and status events) rather than having been UP throughout.
         self._record_links(targets, result)
         self._record_qos(targets, result)
+        qos_repairs: list[QosDrift] = []
         for name in sorted(reconciled):
             try:
                 drifts = self.plugins.get(name).reconcile(host)
@@ -156,6 +160,9 @@ class AgentLinkActivities:
             for drift in drifts:
                 log.info("drift repaired: %s", drift, extra={"host": host, "plugin": name})
                 result.repaired.append(str(drift))
+                if isinstance(drift, QosDrift):
+                    qos_repairs.append(drift)
+        self._record_qos_repairs(targets, qos_repairs)
         if result.repaired:  # read again: the rows just written are newer than `targets`
             targets = host_targets(self.engine, host, plugin_names)
             self._record_links(targets, result)
@@ -187,9 +194,8 @@ class AgentLinkActivities:
     def _record_qos(self, targets: list[LinkTarget], result: HostCheckResult) -> None:
         """Read back the QoS of the settled ports a policy applies to and record it (changes only)."""
         by_plugin: dict[str, list[LinkTarget]] = {}
-        for t in targets:
-            if t.port.qos_status is not None and not t.pending and t.network_available and t.port.attachment_status == AttachmentStatus.AVAILABLE:
-                by_plugin.setdefault(t.plugin, []).append(t)
+        for t in _qos_checked(targets):
+            by_plugin.setdefault(t.plugin, []).append(t)
         findings: list[QosFinding] = []
         for name, group in by_plugin.items():
             try:
@@ -200,6 +206,28 @@ class AgentLinkActivities:
                 continue
             findings += [QosFinding(t.port, r.status.value, r.reason) for t, r in zip(group, reports)]
         record_qos_findings(self.engine, findings)
+
+    def _record_qos_repairs(self, targets: list[LinkTarget], repairs: list[QosDrift]) -> None:
+        """A port whose QoS was AVAILABLE and that reconcile just repaired shows the drift it found
+        (ERROR, with its `port.qos_status` event) before the read-back after the repair: a limit
+        removed by hand between this check's read-back and its reconcile is not repaired unseen.
+        A port still PROVISIONING (its interface just appeared) only gets its first enforcement."""
+        found = {d.iface_id: d.found for d in repairs if d.host == self.host and d.iface_id and d.found}
+        findings = [
+            QosFinding(t.port, QosStatus.ERROR.value, found[t.port.attachment_id])
+            for t in _qos_checked(targets)
+            if t.port.qos_status == QosStatus.AVAILABLE and t.port.attachment_id in found
+        ]
+        record_qos_findings(self.engine, findings)
+
+
+def _qos_checked(targets: list[LinkTarget]) -> list[LinkTarget]:
+    """The settled ports with a QoS status on AVAILABLE networks and attachments: the ones read back."""
+    return [
+        t for t in targets
+        if t.port.qos_status is not None and not t.pending and t.network_available
+        and t.port.attachment_status == AttachmentStatus.AVAILABLE
+    ]  # fmt: skip
 
 
 def _request(target: LinkTarget) -> PluginRequest:

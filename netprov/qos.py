@@ -80,6 +80,23 @@ class QosReport:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class QosDrift:
+    """One repair of a plugin's `reconcile`: `change` made on host `host` (on interface `iface_id`,
+    or None for the bridge). `found` is what the device enforced wrongly before it, as a read-back
+    would have said it (the ERROR reason): the host check shows it on the interface's port even
+    when the drift came and was repaired between two read-backs."""
+
+    host: str
+    iface_id: str | None
+    change: str
+    found: str | None = None
+
+    def __str__(self) -> str:
+        where = f"interface-id {self.iface_id}" if self.iface_id else "bridge br-int"
+        return f"QoS of {where} on host {self.host}: {self.change}"
+
+
 @dataclass
 class QosSpec:
     """The QoS a plugin is asked to put on one port (PluginRequest.qos): the port's effective policy

@@ -33,9 +33,8 @@ from functools import cached_property
 from typing import TypeVar
 
 from netprov.operations import PluginRequest, StepSpec
-from netprov.qos import QosRule, same_rules
+from netprov.qos import QosDrift, QosReport, QosRule, same_rules
 from netprov.status import QosStatus
-from netprov.qos import QosReport
 from plugins.ovs.host_layout import host_files, validate_host, vswitchd_running
 from plugins.ovs.ofctl import OpenFlowBridge
 from plugins.ovs.qos import HostQos, converge, enforcement, problems, read_host, sweep
@@ -69,19 +68,6 @@ class IfaceQos:
     policy_name: str
     rules: list[QosRule]
     slot: int
-
-
-@dataclass(frozen=True)
-class QosDrift:
-    """One repair by reconcile."""
-
-    host: str
-    iface_id: str | None
-    change: str
-
-    def __str__(self) -> str:
-        where = f"interface-id {self.iface_id}" if self.iface_id else "bridge br-int"
-        return f"QoS of {where} on host {self.host}: {self.change}"
 
 
 class OvsQos:
@@ -207,7 +193,8 @@ class OvsQos:
             if record is None or port is None or not port.ofport or port.ofport < 1:
                 continue  # no policy (the sweep removes what it had), or not on the switch yet
             want = enforcement(record.port_id or iface_id, record.rules, record.slot, port.ofport)
-            drifts += [QosDrift(host, iface_id, change) for change in converge(switch, bridge, want, state, port)]
+            found = "; ".join(problems(want, state, port)) or None  # what a read-back now would say
+            drifts += [QosDrift(host, iface_id, change, found) for change in converge(switch, bridge, want, state, port)]
         if only is None:
             slots = {r.slot for r in records.values()}
             htb_ifaces = {r.iface_id for r in records.values()}

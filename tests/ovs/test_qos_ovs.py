@@ -185,8 +185,10 @@ def test_tampering_is_read_back_and_repaired(net, qos_lab):
         report = net.status(a, spec)
         assert report.status == QosStatus.ERROR and reason in report.reason, (what, report)
         assert net.status(a).status == QosStatus.ERROR  # also against what was applied
-        repaired = [str(drift) for drift in qos_lab.plugin.reconcile("q1")]
-        assert any(f"QoS of interface-id {a.iface_id} on host q1" in item for item in repaired), (what, repaired)
+        repairs = [drift for drift in qos_lab.plugin.reconcile("q1") if getattr(drift, "iface_id", None) == a.iface_id]
+        assert repairs and all(str(d).startswith(f"QoS of interface-id {a.iface_id} on host q1") for d in repairs), what
+        # Each repair carries what the read-back would have said (the agent shows it, however short-lived).
+        assert all(d.found == report.reason for d in repairs), (what, repairs, report)
         assert net.status(a, spec).status == QosStatus.AVAILABLE, what
     assert LOW <= tcp_rate_kbps(a.iface_id, b.iface_id, ip_b) <= HIGH
     assert LOW <= tcp_rate_kbps(b.iface_id, a.iface_id, ip_a) <= HIGH

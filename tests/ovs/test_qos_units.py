@@ -10,7 +10,7 @@ from netprov.status import QosStatus
 from plugins.ovs.ofctl import _METER, Meter
 from plugins.ovs.plugin import OvsPlugin
 from plugins.ovs.qos import _TC_ROOT_CLASS, Htb, cookie_of, enforcement
-from plugins.ovs.qos_plugin import QosDrift
+from netprov.qos import QosDrift
 from plugins.registry import needs_agent
 
 

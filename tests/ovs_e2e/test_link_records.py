@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from activities.link_status import AgentLinkActivities
 from netprov.conditions import AgentState, PortFacts, link_reason, port_conditions, while_pending
+from netprov.qos import QosDrift
+from netprov.settings import Settings
 from netprov.status import NO_ATTACHMENT
 from netprov.workflow_io import Projection
-from plugins.registry import agentless_plugins
+from plugins.registry import PluginSet, agentless_plugins
 from store.engine import engine_for
 from store.links import LinkFinding, host_targets, record_findings
 from store.projection import apply_projection, set_agentless_plugins
@@ -177,3 +180,34 @@ def test_a_port_with_operations_pending_shows_provisioned_false():
     assert (shown["Provisioned"]["status"], shown["Provisioned"]["reason"]) == ("False", "Provisioning")
     assert shown["Provisioned"]["last_transition_time"] == (T0 + timedelta(seconds=3)).isoformat()
     assert shown["LinkUp"] == by_type(stored)["LinkUp"] and shown["AgentAlive"] == by_type(stored)["AgentAlive"]
+
+
+def test_a_qos_repair_between_two_read_backs_is_recorded(engine, tmp_path: Path):
+    """A limit removed by hand after a check's read-back is repaired by that check's reconcile: the
+    repair's QosDrift carries what it found, and the port shows it (ERROR, one event) before the
+    read-back after the repair. A port still PROVISIONING only got its first enforcement."""
+    plugins = PluginSet(Settings(data_dir=tmp_path))
+    agent = AgentLinkActivities(plugins, engine, "h1")
+    enforced = _port(engine, qos_status="AVAILABLE")
+    waiting = _port(engine, qos_status="PROVISIONING", qos_status_reason="interface-id vif-x not found on host h1")
+    targets = {t.port.id: t for t in host_targets(engine, "h1", ["ovs"])}
+    found = f"meter for port {enforced} missing on host h1"
+    repairs = [
+        QosDrift("h1", targets[enforced].port.attachment_id, "meter 3 added: 8000 kbps", found),
+        QosDrift("h1", targets[waiting].port.attachment_id, "meter 4 added: 8000 kbps", "meter for port w missing on host h1"),
+        QosDrift("h1", None, "stray meter 9 removed"),
+    ]
+    agent._record_qos_repairs(list(targets.values()), repairs)
+    assert (_row(engine, enforced).qos_status, _row(engine, enforced).qos_status_reason) == ("ERROR", found)
+    assert _qos_events(engine, enforced) == [("ERROR", found)]
+    assert _row(engine, waiting).qos_status == "PROVISIONING" and _qos_events(engine, waiting) == []
+    # The same repairs against the rows as read before: nothing written twice.
+    agent._record_qos_repairs(list(targets.values()), repairs)
+    assert _qos_events(engine, enforced) == [("ERROR", found)]
+
+
+def _qos_events(engine, port_id: str) -> list[tuple[str, str | None]]:
+    with Session(engine) as session:
+        rows = session.execute(select(EventRow).where(EventRow.resource_id == port_id, EventRow.kind == "qos_status")
+                               .order_by(EventRow.id)).scalars()  # fmt: skip
+        return [(row.data["qos_status"], row.data["qos_status_reason"]) for row in rows]
