@@ -20,6 +20,11 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 # sent on a connection the server is closing. At uvicorn's default (5 s, the same as httpx's) the open-loop
 # bench's overload on PostgreSQL, where answers took seconds, lost 3-11 requests to that race (ReadError).
 KEEP_ALIVE_SECONDS = 75
+# uvloop and httptools rather than asyncio's loop and h11 (pure Python): measured on one stack, 8 clients,
+# API CPU per request GET 5.2-6.2 ms against 7.0-7.7 ms, POST port 12.6-16.0 ms against 16.6-16.9 ms. The
+# worker stays on asyncio's loop: uvloop did not lower its CPU per port (17.6-19.5 ms either way).
+EVENT_LOOP = "uvloop"
+HTTP_PARSER = "httptools"
 
 
 def run() -> None:
@@ -38,6 +43,8 @@ def run() -> None:
         access_log=False,  # api/metrics.py logs each request, with its context
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        loop=EVENT_LOOP,
+        http=HTTP_PARSER,
     )
 
 
