@@ -7,18 +7,21 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import create_engine
 
+from store.sqlite_writers import connection_factory, writer_lock
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
+        connect_args: dict = {"check_same_thread": False, "timeout": 30}
+        if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Writers queue on a lock that hands over at once, not on SQLite's retry timer (store/sqlite_writers.py).
+            connect_args["factory"] = connection_factory(writer_lock(Path(parsed.database)))
         # No cap on connections (max_overflow=-1): the API's handlers check connections out on the event loop
         # while other requests hold theirs across an await, so a full pool would block the loop that alone
         # can free one (bench/: 50 concurrent writes hung for the pool's 30 s timeout, then answered 500).
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=-1
-        )
+        engine = create_engine(url, connect_args=connect_args, pool_size=20, max_overflow=-1)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # Timestamps are UTC whatever the server's TimeZone: naive values read back mean UTC.
