@@ -94,16 +94,23 @@ def connection_factory(lock: WriterLock) -> type[sqlite3.Connection]:
         def cursor(self, factory=None):  # noqa: ANN001 - sqlite3's signature
             return super().cursor(factory or QueuedWriterCursor)
 
-        def _before(self, sql: str) -> None:
+        def _run(self, statement, sql: str, *args):  # noqa: ANN001
+            """`statement(sql, *args)` with the lock taken before a transaction's first write; a write
+            outside a transaction (autocommit) gives it back at once."""
             if not self._holds and not self.in_transaction and sql.lstrip()[:7].upper().startswith(_WRITES):
                 self._holds = lock.acquire()
+            try:
+                return statement(sql, *args)
+            finally:
+                self._release()
 
-        def _after(self) -> None:
-            if self._holds and not self.in_transaction:
+        def _release(self, closing: bool = False) -> None:
+            """Give the lock back once no transaction is open (closing: a closed connection has none)."""
+            if self._holds and (closing or not self.in_transaction):
                 self._holds = False
                 lock.release()
 
-        def execute(self, sql, *args):  # noqa: ANN001
+        def execute(self, sql, *args):  # noqa: ANN001 - sqlite3's own would not use our cursor
             return self.cursor().execute(sql, *args)
 
         def executemany(self, sql, *args):  # noqa: ANN001
@@ -113,35 +120,25 @@ def connection_factory(lock: WriterLock) -> type[sqlite3.Connection]:
             try:
                 super().commit()
             finally:
-                self._after()
+                self._release()
 
         def rollback(self) -> None:
             try:
                 super().rollback()
             finally:
-                self._after()
+                self._release()
 
         def close(self) -> None:
             try:
                 super().close()
             finally:
-                if self._holds:
-                    self._holds = False
-                    lock.release()
+                self._release(closing=True)
 
     class QueuedWriterCursor(sqlite3.Cursor):
         def execute(self, sql, *args):  # noqa: ANN001
-            self.connection._before(sql)
-            try:
-                return super().execute(sql, *args)
-            finally:
-                self.connection._after()  # a write outside a transaction (autocommit) is done
+            return self.connection._run(super().execute, sql, *args)
 
         def executemany(self, sql, *args):  # noqa: ANN001
-            self.connection._before(sql)
-            try:
-                return super().executemany(sql, *args)
-            finally:
-                self.connection._after()
+            return self.connection._run(super().executemany, sql, *args)
 
     return QueuedWriterConnection

@@ -174,6 +174,11 @@ def read_host(switch: VSwitch, bridge: OpenFlowBridge) -> HostQos:
     )
 
 
+def problem_reason(want: Enforcement, state: HostQos, port: SwitchPort) -> str | None:
+    """`problems` as the one ERROR reason a read-back gives (None: the switch enforces exactly `want`)."""
+    return "; ".join(problems(want, state, port)) or None
+
+
 def problems(want: Enforcement, state: HostQos, port: SwitchPort) -> list[str]:
     """How the switch differs from `want`, one sentence each (empty: it enforces exactly that)."""
     host, subject = state.host, f"port {want.port_id}"

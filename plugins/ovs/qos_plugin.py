@@ -37,7 +37,7 @@ from netprov.qos import QosDrift, QosReport, QosRule, same_rules
 from netprov.status import QosStatus
 from plugins.ovs.host_layout import host_files, validate_host, vswitchd_running
 from plugins.ovs.ofctl import OpenFlowBridge
-from plugins.ovs.qos import HostQos, converge, enforcement, problems, read_host, sweep
+from plugins.ovs.qos import HostQos, converge, enforcement, problem_reason, read_host, sweep
 from plugins.ovs.switch import OvsdbUnavailableError
 from plugins.plugin_store import LedgerEntry, PluginStore
 from plugins.qos_records import read_qos, recorded_report, rules_json, rules_of, spec_of
@@ -167,8 +167,8 @@ class OvsQos:
             return QosReport(QosStatus.PROVISIONING, f"interface-id {iface_id} not found on host {host}")
         if not port.ofport or port.ofport < 1:
             return QosReport(QosStatus.PROVISIONING, f"interface-id {iface_id} has no OpenFlow port on host {host}")
-        found = problems(enforcement(request.port_id or iface_id, record.rules, record.slot, port.ofport), state, port)
-        return QosReport(QosStatus.ERROR, "; ".join(found)) if found else QosReport(QosStatus.AVAILABLE)
+        reason = problem_reason(enforcement(request.port_id or iface_id, record.rules, record.slot, port.ofport), state, port)
+        return QosReport(QosStatus.ERROR, reason) if reason else QosReport(QosStatus.AVAILABLE)
 
     # --- repair ----------------------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class OvsQos:
             if record is None or port is None or not port.ofport or port.ofport < 1:
                 continue  # no policy (the sweep removes what it had), or not on the switch yet
             want = enforcement(record.port_id or iface_id, record.rules, record.slot, port.ofport)
-            found = "; ".join(problems(want, state, port)) or None  # what a read-back now would say
+            found = problem_reason(want, state, port)  # what a read-back now would say
             drifts += [QosDrift(host, iface_id, change, found) for change in converge(switch, bridge, want, state, port)]
         if only is None:
             slots = {r.slot for r in records.values()}
